@@ -1,0 +1,158 @@
+/**
+ * Typed errors of leaseflow. Every error has a stable string `code` callers can branch on
+ * and keeps the original failure in `cause`; messages are never rewritten after the fact.
+ */
+
+/** Base class of every error leaseflow throws on purpose. */
+export class LeaseflowError extends Error {
+  /** Stable machine-readable code. */
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** A lock could not be acquired within its retries (seed: ErrLockTimeout). */
+export class LockTimeoutError extends LeaseflowError {
+  constructor(readonly lockKey: string, readonly holder: string | null, attempts: number) {
+    super('LOCK_TIMEOUT', `lock "${lockKey}" is held by ${holder ?? 'another owner'}; gave up after ${attempts} attempt(s)`);
+  }
+}
+
+/** The execution lock is held by another replica (seed: ErrWorkflowAlreadyRunning). */
+export class WorkflowAlreadyRunningError extends LeaseflowError {
+  constructor(readonly executionId: string, readonly holder: string | null) {
+    super('WORKFLOW_ALREADY_RUNNING', `workflow execution "${executionId}" is already running on ${holder ?? 'another replica'}`);
+  }
+}
+
+/** A refresh or unlock by someone who does not hold the lock (or whose grant expired). */
+export class LockNotHeldError extends LeaseflowError {
+  constructor(readonly lockKey: string, readonly owner: string) {
+    super('LOCK_NOT_HELD', `lock "${lockKey}" is not held by "${owner}"`);
+  }
+}
+
+/** The lease (fencing token) of an execution no longer matches: nothing was written. */
+export class LeaseLostError extends LeaseflowError {
+  constructor(readonly executionId: string, readonly token: number, detail = 'lease token no longer matches') {
+    super('LEASE_LOST', `lease of execution "${executionId}" (token ${token}) was lost: ${detail}`);
+  }
+}
+
+/** A value passed to leaseflow is malformed (bad duration, over-long key, bad option…). */
+export class ValidationError extends LeaseflowError {
+  constructor(message: string, readonly field?: string) {
+    super('VALIDATION', message);
+  }
+}
+
+/** A workflow input/output/step result cannot be stored as JSON, or is over the size limit. */
+export class SerializationError extends LeaseflowError {
+  constructor(message: string, readonly path?: string) {
+    super('SERIALIZATION', message);
+  }
+}
+
+/** The workflow body issued a different command than its history recorded at a position. */
+export class NonDeterminismError extends LeaseflowError {
+  constructor(message: string) {
+    super('NON_DETERMINISM', message);
+  }
+}
+
+/** Starting an id that exists with a different input (or a finished id under the reject policy). */
+export class WorkflowIdConflictError extends LeaseflowError {
+  constructor(readonly executionId: string, reason: string) {
+    super('WORKFLOW_ID_CONFLICT', `workflow id "${executionId}" conflicts: ${reason}`);
+  }
+}
+
+/** No workflow of that name is known where it was needed. */
+export class UnknownWorkflowError extends LeaseflowError {
+  constructor(readonly workflowName: string) {
+    super('UNKNOWN_WORKFLOW', `unknown workflow "${workflowName}"`);
+  }
+}
+
+/** No execution with that id. */
+export class ExecutionNotFoundError extends LeaseflowError {
+  constructor(readonly executionId: string) {
+    super('EXECUTION_NOT_FOUND', `workflow execution "${executionId}" not found`);
+  }
+}
+
+/** A signal or cancel was sent to an execution that already finished. */
+export class ExecutionFinishedError extends LeaseflowError {
+  constructor(readonly executionId: string, readonly status: string) {
+    super('EXECUTION_FINISHED', `workflow execution "${executionId}" already finished (${status})`);
+  }
+}
+
+/** Thrown inside a workflow (and by `result()`) when the execution was cancelled. */
+export class CancelledError extends LeaseflowError {
+  constructor(readonly reason = 'cancelled') {
+    super('CANCELLED', `workflow cancelled: ${reason}`);
+  }
+}
+
+/** `result({ timeout })` or a step's start-to-close timeout elapsed. */
+export class TimeoutError extends LeaseflowError {
+  constructor(message: string) {
+    super('TIMEOUT', message);
+  }
+}
+
+/**
+ * The failure of a workflow or step as it was recorded, rebuilt on the reading side
+ * with its original name and message (the stack is the original's when recorded).
+ */
+export class WorkflowFailedError extends LeaseflowError {
+  constructor(readonly executionId: string, readonly failure: RecordedError) {
+    super('WORKFLOW_FAILED', `workflow execution "${executionId}" failed: ${failure.name}: ${failure.message}`);
+  }
+}
+
+/** The JSON form of an error as stored in history. */
+export interface RecordedError {
+  name: string;
+  message: string;
+  code?: string;
+  stack?: string;
+  nonRetryable?: boolean;
+  details?: unknown;
+}
+
+/** Throw from a step to stop retries at once (Temporal's ApplicationFailure.nonRetryable). */
+export class NonRetryableError extends LeaseflowError {
+  constructor(message: string, readonly details?: unknown) {
+    super('NON_RETRYABLE', message);
+  }
+}
+
+/** Turn anything thrown into the recorded JSON form; non-Errors become a clear TypeError record. */
+export function recordError(err: unknown): RecordedError {
+  if (err instanceof Error) {
+    const rec: RecordedError = { name: err.name, message: err.message, stack: err.stack };
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === 'string') rec.code = code;
+    if (err instanceof NonRetryableError) rec.nonRetryable = true;
+    return rec;
+  }
+  let shown: string;
+  try { shown = JSON.stringify(err) ?? String(err); } catch { shown = String(err); }
+  return { name: 'NonErrorThrown', message: `workflow code threw a non-Error value: ${shown}`, code: 'NON_ERROR_THROWN' };
+}
+
+/** Rebuild an Error object from its record, keeping name, message, code and stack. */
+export function reviveError(rec: RecordedError): Error {
+  let err: Error;
+  if (rec.name === 'CancelledError') err = new CancelledError(rec.message.replace(/^workflow cancelled: /, ''));
+  else err = new Error(rec.message);
+  err.name = rec.name;
+  if (rec.code) (err as { code?: string }).code = rec.code;
+  if (rec.stack) err.stack = rec.stack;
+  return err;
+}

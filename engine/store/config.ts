@@ -1,0 +1,83 @@
+/**
+ * MikroORM configuration for a parsed connection URL: the same settings serve the engine
+ * (`openDatabase`) and the MikroORM CLI (`mikro-orm.config.ts`). UTC everywhere, datetime(6),
+ * binary NO PAD collation on MySQL-family tables so keys compare exactly ('a' ≠ 'A' ≠ 'a ').
+ */
+import type { Options } from '@mikro-orm/core';
+import { defineConfig as defineMySql } from '@mikro-orm/mysql';
+import { defineConfig as defineMariaDb } from '@mikro-orm/mariadb';
+import { defineConfig as defineLibSql } from '@mikro-orm/libsql';
+import { Migrator } from '@mikro-orm/migrations';
+import type { Logger } from 'pino';
+import { buildEntities } from './entities';
+import type { ConnectionSettings } from './dialect';
+import { mikroLoggerFactory } from '../logger';
+import { mysqlMigrations } from './migrations/mysql';
+import { sqliteMigrations } from './migrations/sqlite';
+
+/** Binary, NO PAD collations: trailing spaces are significant in keys. */
+export const MARIADB_COLLATION = 'utf8mb4_nopad_bin';
+export const MYSQL_COLLATION = 'utf8mb4_0900_bin';
+
+/** Options that tune the store (pool size; SQLite busy timeout). */
+export interface StoreTuning {
+  /** Max pooled connections (MySQL family). @default 10 */
+  poolMax?: number;
+  /** Log every SQL statement at debug level through `logger`. @default false */
+  debugSql?: boolean;
+}
+
+/** Build the MikroORM options for one store. */
+export function buildOrmConfig(settings: ConnectionSettings, logger: Logger, tuning: StoreTuning = {}): Options {
+  const common = {
+    entities: buildEntities(settings.dialect),
+    discovery: { requireEntitiesArray: true, warnWhenNoEntities: false },
+    extensions: [Migrator],
+    loggerFactory: mikroLoggerFactory(logger),
+    debug: tuning.debugSql ? (['query', 'query-params'] as ('query' | 'query-params')[]) : false,
+    forceUtcTimezone: true,
+    allowGlobalContext: true,
+    ensureDatabase: false,
+  };
+  const migrations = {
+    tableName: 'leaseflow_migrations',
+    snapshot: false,
+    silent: true,
+    emit: 'ts' as const,
+  };
+  if (settings.dialect === 'sqlite') {
+    return defineLibSql({
+      ...common,
+      dbName: settings.dbName,
+      pool: {
+        min: 1, max: 1,
+        afterCreate: (conn: { pragma(s: string): unknown }, done: (err: unknown, c: unknown) => void) => {
+          try {
+            conn.pragma('journal_mode = WAL');
+            conn.pragma('busy_timeout = 10000');
+            conn.pragma('synchronous = NORMAL');
+            done(null, conn);
+          } catch (err) {
+            done(err, conn);
+          }
+        },
+      },
+      migrations: { ...migrations, migrationsList: sqliteMigrations, transactional: true, allOrNothing: true },
+    }) as Options;
+  }
+  const define = settings.dialect === 'mariadb' ? defineMariaDb : defineMySql;
+  return define({
+    ...common,
+    host: settings.host,
+    port: settings.port,
+    user: settings.user,
+    password: settings.password,
+    dbName: settings.dbName,
+    charset: 'utf8mb4',
+    collate: settings.dialect === 'mariadb' ? MARIADB_COLLATION : MYSQL_COLLATION,
+    timezone: '+00:00',
+    pool: { min: 0, max: tuning.poolMax ?? 10 },
+    // DDL auto-commits on MySQL: a "transactional" migration is a lie there (TOOLCHAIN pitfall 11).
+    migrations: { ...migrations, migrationsList: mysqlMigrations, transactional: false, allOrNothing: false },
+  }) as Options;
+}

@@ -1,0 +1,123 @@
+/**
+ * `openDatabase(url)`: the one handle that opens, migrates and closes a leaseflow store.
+ * Every other part of the engine takes this handle (or a URL it opens itself). Migrating is
+ * idempotent and safe to race: MySQL-family servers serialise it with GET_LOCK, SQLite with
+ * its write lock, and a loser re-checks instead of failing.
+ */
+import { MikroORM } from '@mikro-orm/core';
+import type { AbstractSqlConnection } from '@mikro-orm/knex';
+import type { Logger } from 'pino';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DEFAULT_DB_URL, parseDbUrl, type ConnectionSettings, type Dialect } from './dialect';
+import { buildOrmConfig, type StoreTuning } from './config';
+import { createSqlStore, type SqlStore } from './sql';
+import { silentLogger } from '../logger';
+
+/** An opened leaseflow store. */
+export interface Database {
+  /** The MikroORM instance (entities of every leaseflow table). */
+  readonly orm: MikroORM;
+  /** `mysql`, `mariadb` or `sqlite`. */
+  readonly dialect: Dialect;
+  /** The connection URL, password masked. */
+  readonly url: string;
+  /** @internal statement runner used by the store modules. */
+  readonly sql: SqlStore;
+  /** Apply pending migrations (idempotent; safe when several processes race). */
+  migrate(): Promise<void>;
+  /** Names of migrations not yet applied. */
+  pendingMigrations(): Promise<string[]>;
+  /** Close the pool. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Options of `openDatabase`. */
+export interface OpenDatabaseOptions extends StoreTuning {
+  /** Logger for store messages (MikroORM's included). @default silent */
+  logger?: Logger;
+  /** Create a missing MySQL database. @default true */
+  createDatabase?: boolean;
+}
+
+/** Either a URL or an opened handle: what every `db` option accepts. */
+export type DbInput = string | Database | undefined;
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * Open a store. `url` defaults to the embedded SQLite file `sqlite:./.leaseflow/leaseflow.db`
+ * (the engine reads no environment: pass `process.env.LEASEFLOW_DB_URL` yourself).
+ */
+export async function openDatabase(url: string = DEFAULT_DB_URL, options: OpenDatabaseOptions = {}): Promise<Database> {
+  const settings = parseDbUrl(url);
+  const logger = options.logger ?? silentLogger();
+  if (settings.dialect === 'sqlite' && settings.dbName !== ':memory:') mkdirSync(dirname(settings.dbName), { recursive: true });
+  if (settings.dialect !== 'sqlite' && options.createDatabase !== false) await createMySqlDatabase(settings, logger);
+  const orm = await MikroORM.init(buildOrmConfig(settings, logger, options));
+  const conn = orm.em.getConnection() as unknown as AbstractSqlConnection;
+  const sql = createSqlStore(conn, settings.dialect);
+  let closed = false;
+
+  return {
+    orm,
+    dialect: settings.dialect,
+    url: settings.display,
+    sql,
+    async pendingMigrations() {
+      const pending = await orm.getMigrator().getPendingMigrations();
+      return pending.map((m) => m.name);
+    },
+    async migrate() {
+      if (settings.dialect === 'sqlite') return migrateWithRetry(orm);
+      // One connection holds a named lock while the migrator runs on the others.
+      await conn.transactional(async (trx) => {
+        const rows = await conn.execute<{ got: unknown }[]>("SELECT GET_LOCK('leaseflow_migrate', 120) AS got", [], 'all', trx);
+        if (Number(rows[0]?.got) !== 1) throw new Error('could not take the migration lock leaseflow_migrate within 120 s');
+        try {
+          await migrateWithRetry(orm);
+        } finally {
+          await conn.execute("SELECT RELEASE_LOCK('leaseflow_migrate')", [], 'all', trx);
+        }
+      });
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await orm.close(true);
+    },
+  };
+}
+
+/** Open `db` when it is a URL; returns the handle and whether the caller owns (must close) it. */
+export async function resolveDatabase(db: DbInput, options: OpenDatabaseOptions = {}): Promise<{ db: Database; owned: boolean }> {
+  if (db && typeof db === 'object') return { db, owned: false };
+  const opened = await openDatabase(db ?? DEFAULT_DB_URL, options);
+  return { db: opened, owned: true };
+}
+
+async function migrateWithRetry(orm: MikroORM): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await orm.getMigrator().up();
+      return;
+    } catch (err) {
+      // A racing process may have applied the same migration first: re-check before failing.
+      const pending = await orm.getMigrator().getPendingMigrations().catch(() => null);
+      if (pending && pending.length === 0) return;
+      if (attempt >= 5) throw err;
+      await sleep(100 * attempt);
+    }
+  }
+}
+
+async function createMySqlDatabase(settings: ConnectionSettings, logger: Logger): Promise<void> {
+  const admin = await MikroORM.init(buildOrmConfig({ ...settings, dbName: 'information_schema' }, logger, { poolMax: 1 }));
+  try {
+    const conn = admin.em.getConnection() as unknown as AbstractSqlConnection;
+    // The name was validated to [A-Za-z0-9_$] by parseDbUrl, so quoting it as an identifier is safe.
+    await conn.execute(`CREATE DATABASE IF NOT EXISTS \`${settings.dbName}\` CHARACTER SET utf8mb4`, [], 'run');
+  } finally {
+    await admin.close(true);
+  }
+}

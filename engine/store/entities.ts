@@ -1,0 +1,140 @@
+/**
+ * MikroORM entity schemas of every leaseflow table. They define the schema (migrations are
+ * generated from them and a test proves they agree); the store modules talk SQL directly,
+ * so rows never leave engine/store. Built per dialect: SQLite wants INTEGER keys where
+ * MySQL wants BIGINT (TOOLCHAIN pitfall 4), and big text columns differ in name.
+ */
+import { EntitySchema } from '@mikro-orm/core';
+import type { Dialect } from './dialect';
+
+/** Longest execution id; `workflow_execution:{id}` must still fit a lock key. */
+export const MAX_EXECUTION_ID_LENGTH = 200;
+/** Longest lock key (the seed's VARCHAR(255)); longer keys are rejected, never truncated. */
+export const MAX_LOCK_KEY_LENGTH = 255;
+/** Longest lock owner / runner id. */
+export const MAX_OWNER_LENGTH = 255;
+/** Longest workflow, step, signal or timer name. */
+export const MAX_NAME_LENGTH = 255;
+
+type Row = Record<string, unknown>;
+
+/** The entity schemas for one dialect, in a stable order. */
+export function buildEntities(dialect: Dialect): EntitySchema[] {
+  const sqlite = dialect === 'sqlite';
+  const bigId = sqlite
+    ? { type: 'integer', primary: true, autoincrement: true }
+    : { type: 'bigint', columnType: 'bigint', primary: true, autoincrement: true };
+  const big = { type: 'bigint', columnType: sqlite ? 'integer' : 'bigint' };
+  const longText = { type: 'text', columnType: sqlite ? 'text' : 'mediumtext' };
+  const dt = { type: 'datetime', length: 6 };
+
+  const locks = new EntitySchema<Row>({
+    name: 'DistributedLock', tableName: 'distributed_locks',
+    properties: {
+      id: { ...bigId, fieldName: 'id' } as never,
+      lockKey: { type: 'string', length: MAX_LOCK_KEY_LENGTH, unique: 'distributed_locks_lock_key_unique' } as never,
+      owner: { type: 'string', length: MAX_OWNER_LENGTH },
+      token: { ...big, default: 0 } as never,
+      holdCount: { type: 'integer', default: 1 },
+      expiresAt: { ...dt } as never,
+      createdAt: { ...dt } as never,
+      updatedAt: { ...dt } as never,
+    },
+    indexes: [
+      { name: 'distributed_locks_owner_idx', properties: ['owner'] },
+      { name: 'distributed_locks_expires_at_idx', properties: ['expiresAt'] },
+    ],
+  });
+
+  const executions = new EntitySchema<Row>({
+    name: 'WorkflowExecution', tableName: 'workflow_executions',
+    properties: {
+      id: { type: 'string', length: MAX_EXECUTION_ID_LENGTH, primary: true },
+      workflowName: { type: 'string', length: MAX_NAME_LENGTH },
+      workflowVersion: { type: 'integer', default: 1 },
+      templateKey: { type: 'string', length: MAX_NAME_LENGTH, nullable: true },
+      templateLimit: { type: 'integer', nullable: true },
+      admitted: { type: 'boolean', default: false },
+      status: { type: 'string', length: 16 },
+      input: { ...longText, nullable: true } as never,
+      output: { ...longText, nullable: true } as never,
+      error: { ...longText, nullable: true } as never,
+      customStatus: { ...longText, nullable: true } as never,
+      waitFor: { type: 'string', length: 512, nullable: true },
+      availableAt: { ...dt, nullable: true } as never,
+      leaseToken: { ...big, default: 0 } as never,
+      runnerId: { type: 'string', length: MAX_OWNER_LENGTH, nullable: true },
+      nextSeq: { type: 'integer', default: 0 },
+      stepAttempt: { type: 'integer', default: 0 },
+      attempt: { type: 'integer', default: 0 },
+      parentId: { type: 'string', length: MAX_EXECUTION_ID_LENGTH, nullable: true },
+      parentSeq: { type: 'integer', nullable: true },
+      cancelReason: { type: 'string', length: 1024, nullable: true },
+      createdAt: { ...dt } as never,
+      updatedAt: { ...dt } as never,
+      startedAt: { ...dt, nullable: true } as never,
+      finishedAt: { ...dt, nullable: true } as never,
+    },
+    indexes: [
+      { name: 'workflow_executions_claim_idx', properties: ['status', 'availableAt'] },
+      { name: 'workflow_executions_parent_idx', properties: ['parentId'] },
+      { name: 'workflow_executions_template_idx', properties: ['templateKey', 'status'] },
+      { name: 'workflow_executions_list_idx', properties: ['workflowName', 'status', 'createdAt'] },
+      { name: 'workflow_executions_created_idx', properties: ['createdAt'] },
+    ],
+  });
+
+  const events = new EntitySchema<Row>({
+    name: 'WorkflowEvent', tableName: 'workflow_events',
+    properties: {
+      executionId: { type: 'string', length: MAX_EXECUTION_ID_LENGTH, primary: true },
+      seq: { type: 'integer', primary: true },
+      kind: { type: 'string', length: 16 },
+      name: { type: 'string', length: MAX_NAME_LENGTH },
+      status: { type: 'string', length: 16 },
+      payload: { ...longText, nullable: true } as never,
+      attempt: { type: 'integer', default: 1 },
+      leaseToken: { ...big, default: 0 } as never,
+      createdAt: { ...dt } as never,
+    },
+  });
+
+  const signals = new EntitySchema<Row>({
+    name: 'WorkflowSignal', tableName: 'workflow_signals',
+    properties: {
+      id: { ...bigId } as never,
+      executionId: { type: 'string', length: MAX_EXECUTION_ID_LENGTH },
+      name: { type: 'string', length: MAX_NAME_LENGTH },
+      payload: { ...longText, nullable: true } as never,
+      consumedSeq: { type: 'integer', nullable: true },
+      createdAt: { ...dt } as never,
+    },
+    indexes: [{ name: 'workflow_signals_inbox_idx', properties: ['executionId', 'name', 'consumedSeq'] }],
+  });
+
+  const runners = new EntitySchema<Row>({
+    name: 'WorkflowRunner', tableName: 'workflow_runners',
+    properties: {
+      id: { type: 'string', length: MAX_OWNER_LENGTH, primary: true },
+      hostname: { type: 'string', length: 255 },
+      pid: { type: 'integer' },
+      workflows: { type: 'text' },
+      concurrency: { type: 'integer' },
+      status: { type: 'string', length: 16 },
+      startedAt: { ...dt } as never,
+      heartbeatAt: { ...dt } as never,
+      stoppedAt: { ...dt, nullable: true } as never,
+    },
+    indexes: [{ name: 'workflow_runners_heartbeat_idx', properties: ['status', 'heartbeatAt'] }],
+  });
+
+  const templates = new EntitySchema<Row>({
+    name: 'WorkflowTemplate', tableName: 'workflow_templates',
+    properties: {
+      templateKey: { type: 'string', length: MAX_NAME_LENGTH, primary: true },
+      createdAt: { ...dt } as never,
+    },
+  });
+
+  return [locks, executions, events, signals, runners, templates];
+}

@@ -1,0 +1,186 @@
+/**
+ * The one door to SQL. `SqlStore` runs parameterised statements (values are always bound,
+ * never spliced) and transactions, and hides the dialect: MySQL/MariaDB get READ COMMITTED
+ * transactions on a pooled connection with deadlock/lock-wait retries; SQLite gets
+ * `BEGIN IMMEDIATE` on its single connection behind an in-process mutex, so interactive
+ * transactions never hit SQLITE_BUSY_SNAPSHOT across processes.
+ */
+import { IsolationLevel } from '@mikro-orm/core';
+import type { AbstractSqlConnection } from '@mikro-orm/knex';
+import type { Dialect } from './dialect';
+
+/** Result of a write statement. */
+export interface RunResult {
+  affectedRows: number;
+  insertId: number;
+  rows: Record<string, unknown>[];
+}
+
+/** Runs statements: on the pool, or inside one transaction. */
+export interface SqlRunner {
+  all<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  run(sql: string, params?: unknown[]): Promise<RunResult>;
+}
+
+/** A dialect-aware statement runner with transactions and the DB clock. */
+export interface SqlStore extends SqlRunner {
+  readonly dialect: Dialect;
+  /** True for MySQL and MariaDB. */
+  readonly mysql: boolean;
+  /** Run `fn` in one transaction; deadlocks and lock-wait timeouts retry the whole function. */
+  tx<T>(fn: (q: SqlRunner) => Promise<T>): Promise<T>;
+  /** SQL expression for the database clock, as stored in datetime columns. */
+  readonly now: string;
+  /** SQL expression for `now + ?`; pair it with `ms(…)` for the parameter. */
+  readonly nowPlus: string;
+  /** The parameter value that goes with `nowPlus` for a duration in milliseconds. */
+  ms(durationMs: number): number;
+  /** A stored datetime (string, number or Date) as a Date; null stays null. */
+  date(value: unknown): Date | null;
+  /** A Date as a datetime parameter. */
+  dateParam(value: Date): string | number;
+}
+
+/** MySQL error numbers that mean "try the transaction again". */
+const RETRYABLE_ERRNO = new Set([1213 /* deadlock */, 1205 /* lock wait timeout */]);
+/** SQLite codes that mean the same. */
+const RETRYABLE_SQLITE = /SQLITE_BUSY|database is locked/;
+
+/** True when an error is a deadlock, lock-wait timeout or SQLite busy error. */
+export function isRetryableTxError(err: unknown): boolean {
+  const e = err as { errno?: number; code?: string; message?: string; cause?: unknown } | null;
+  if (!e) return false;
+  if (typeof e.errno === 'number' && RETRYABLE_ERRNO.has(e.errno)) return true;
+  if (e.code === 'ER_LOCK_DEADLOCK' || e.code === 'ER_LOCK_WAIT_TIMEOUT') return true;
+  if (typeof e.message === 'string' && (RETRYABLE_SQLITE.test(e.message) || /Deadlock found|Lock wait timeout/.test(e.message))) return true;
+  return e.cause !== undefined && e.cause !== err ? isRetryableTxError(e.cause) : false;
+}
+
+/** True when the connection broke, so a commit may or may not have happened. */
+export function isConnectionError(err: unknown): boolean {
+  const e = err as { code?: string; errno?: number; message?: string; fatal?: boolean; cause?: unknown } | null;
+  if (!e) return false;
+  if (e.fatal) return true;
+  const codes = ['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'PROTOCOL_CONNECTION_LOST', 'ER_CONNECTION_KILLED',
+    'ER_SOCKET_UNEXPECTED_CLOSE', 'ER_CONNECTION_ALREADY_CLOSED', 'ER_CLOSING_POOL', 'ER_GET_CONNECTION_TIMEOUT',
+    'ER_SERVER_SHUTDOWN', 'ER_CMD_CONNECTION_CLOSED', 'ER_POOL_ALREADY_CLOSED'];
+  if (e.code && codes.includes(e.code)) return true;
+  if (typeof e.errno === 'number' && [1927, 1053, 2006, 2013, 45009, 45012, 45028].includes(e.errno)) return true;
+  if (typeof e.message === 'string' && /Connection lost|socket has unexpectedly been closed|Cannot execute new commands: connection closed|connection closed|ECONNRESET|ECONNREFUSED|Connection was killed|server shutdown|Knex: Timeout acquiring a connection/i.test(e.message)) return true;
+  return e.cause !== undefined && e.cause !== err ? isConnectionError(e.cause) : false;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Retries of a transaction that deadlocked or timed out waiting for a lock. */
+const MAX_TX_RETRIES = 8;
+
+/** A simple FIFO async mutex (SQLite has one connection; transactions must not interleave). */
+class Mutex {
+  #tail: Promise<void> = Promise.resolve();
+  lock(): Promise<() => void> {
+    let release!: () => void;
+    const next = new Promise<void>((r) => (release = r));
+    const prev = this.#tail;
+    this.#tail = prev.then(() => next);
+    return prev.then(() => release);
+  }
+}
+
+function normalizeRun(res: unknown): RunResult {
+  if (Array.isArray(res)) return { affectedRows: res.length, insertId: 0, rows: res as Record<string, unknown>[] };
+  const r = (res ?? {}) as { affectedRows?: unknown; insertId?: unknown; rows?: unknown };
+  return {
+    affectedRows: Number(r.affectedRows ?? 0),
+    insertId: Number(r.insertId ?? 0),
+    rows: Array.isArray(r.rows) ? (r.rows as Record<string, unknown>[]) : [],
+  };
+}
+
+function pad(n: number, w = 2): string {
+  return String(n).padStart(w, '0');
+}
+
+/** Build the SqlStore over a MikroORM SQL connection. */
+export function createSqlStore(conn: AbstractSqlConnection, dialect: Dialect): SqlStore {
+  const mysql = dialect !== 'sqlite';
+  const exec = (sql: string, params: unknown[] | undefined, method: 'all' | 'run', ctx?: unknown) =>
+    conn.execute(sql, params ?? [], method, ctx as never);
+  const mutex = new Mutex();
+
+  const base = {
+    dialect,
+    mysql,
+    now: mysql ? 'UTC_TIMESTAMP(6)' : "CAST(unixepoch('subsec') * 1000 AS INTEGER)",
+    nowPlus: mysql ? '(UTC_TIMESTAMP(6) + INTERVAL ? MICROSECOND)' : "(CAST(unixepoch('subsec') * 1000 AS INTEGER) + ?)",
+    ms: (durationMs: number) => (mysql ? Math.round(durationMs * 1000) : Math.round(durationMs)),
+    date(value: unknown): Date | null {
+      if (value === null || value === undefined) return null;
+      if (value instanceof Date) return value;
+      if (typeof value === 'number' || typeof value === 'bigint') return new Date(Number(value));
+      const s = String(value);
+      if (/^\d+$/.test(s)) return new Date(Number(s));
+      return new Date(s.replace(' ', 'T') + (/[zZ]|[+-]\d\d:?\d\d$/.test(s) ? '' : 'Z'));
+    },
+    dateParam(d: Date): string | number {
+      if (!mysql) return d.getTime();
+      return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}.${pad(d.getUTCMilliseconds(), 3)}`;
+    },
+  };
+
+  if (mysql) {
+    return {
+      ...base,
+      all: async <T>(sql: string, params?: unknown[]) => (await exec(sql, params, 'all')) as T[],
+      run: async (sql: string, params?: unknown[]) => normalizeRun(await exec(sql, params, 'run')),
+      async tx<T>(fn: (q: SqlRunner) => Promise<T>): Promise<T> {
+        for (let attempt = 1; ; attempt++) {
+          try {
+            return await conn.transactional(async (trx) => fn({
+              all: async <R>(sql: string, params?: unknown[]) => (await exec(sql, params, 'all', trx)) as R[],
+              run: async (sql: string, params?: unknown[]) => normalizeRun(await exec(sql, params, 'run', trx)),
+            }), { isolationLevel: IsolationLevel.READ_COMMITTED });
+          } catch (err) {
+            if (attempt >= MAX_TX_RETRIES || !isRetryableTxError(err)) throw err;
+            await sleep(Math.min(200, 5 * 2 ** attempt) * (0.5 + Math.random()));
+          }
+        }
+      },
+    };
+  }
+
+  const locked = async <T>(fn: () => Promise<T>): Promise<T> => {
+    const release = await mutex.lock();
+    try { return await fn(); } finally { release(); }
+  };
+  const direct: SqlRunner = {
+    all: async <T>(sql: string, params?: unknown[]) => (await exec(sql, params, 'all')) as T[],
+    run: async (sql: string, params?: unknown[]) => normalizeRun(await exec(sql, params, 'run')),
+  };
+  return {
+    ...base,
+    all: <T>(sql: string, params?: unknown[]) => locked(() => direct.all<T>(sql, params)),
+    run: (sql: string, params?: unknown[]) => locked(() => direct.run(sql, params)),
+    tx<T>(fn: (q: SqlRunner) => Promise<T>): Promise<T> {
+      return locked(async () => {
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await exec('BEGIN IMMEDIATE', [], 'run');
+          } catch (err) {
+            if (attempt >= MAX_TX_RETRIES || !isRetryableTxError(err)) throw err;
+            await sleep(10 * attempt);
+            continue;
+          }
+          try {
+            const out = await fn(direct);
+            await exec('COMMIT', [], 'run');
+            return out;
+          } catch (err) {
+            await exec('ROLLBACK', [], 'run').catch(() => undefined);
+            throw err;
+          }
+        }
+      });
+    },
+  };
+}
