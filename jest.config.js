@@ -7,6 +7,7 @@ module.exports = {
   transform: {
     '^.+\\.[tj]s$': ['ts-jest', { tsconfig: { module: 'commonjs', allowJs: true, isolatedModules: true } }],
   },
+  globalSetup: '<rootDir>/test/helpers/global-setup.ts',
   maxWorkers: 2,
   testTimeout: 60000,
 };

@@ -53,7 +53,12 @@ export async function openDatabase(url: string = DEFAULT_DB_URL, options: OpenDa
   const settings = parseDbUrl(url);
   const logger = options.logger ?? silentLogger();
   if (settings.dialect === 'sqlite' && settings.dbName !== ':memory:') mkdirSync(dirname(settings.dbName), { recursive: true });
-  if (settings.dialect !== 'sqlite' && options.createDatabase !== false) await createMySqlDatabase(settings, logger);
+  if (settings.dialect !== 'sqlite') {
+    const server = await prepareMySqlServer(settings, logger, options.createDatabase !== false);
+    // A mysql:// URL that reaches MariaDB gets the MariaDB driver: the MySQL driver mis-reads
+    // MariaDB's JSON and never sees a clean schema diff there (TOOLCHAIN pitfall 3).
+    if (server.mariadb) settings.dialect = 'mariadb';
+  }
   const orm = await MikroORM.init(buildOrmConfig(settings, logger, options));
   const conn = orm.em.getConnection() as unknown as AbstractSqlConnection;
   const sql = createSqlStore(conn, settings.dialect);
@@ -111,12 +116,15 @@ async function migrateWithRetry(orm: MikroORM): Promise<void> {
   }
 }
 
-async function createMySqlDatabase(settings: ConnectionSettings, logger: Logger): Promise<void> {
+/** Ask the server what it is and create the database if asked to; one short admin connection. */
+async function prepareMySqlServer(settings: ConnectionSettings, logger: Logger, create: boolean): Promise<{ mariadb: boolean }> {
   const admin = await MikroORM.init(buildOrmConfig({ ...settings, dbName: 'information_schema' }, logger, { poolMax: 1 }));
   try {
     const conn = admin.em.getConnection() as unknown as AbstractSqlConnection;
+    const [row] = await conn.execute<{ v: string }[]>('SELECT VERSION() AS v', [], 'all');
     // The name was validated to [A-Za-z0-9_$] by parseDbUrl, so quoting it as an identifier is safe.
-    await conn.execute(`CREATE DATABASE IF NOT EXISTS \`${settings.dbName}\` CHARACTER SET utf8mb4`, [], 'run');
+    if (create) await conn.execute(`CREATE DATABASE IF NOT EXISTS \`${settings.dbName}\` CHARACTER SET utf8mb4`, [], 'run');
+    return { mariadb: /mariadb/i.test(String(row?.v ?? '')) };
   } finally {
     await admin.close(true);
   }

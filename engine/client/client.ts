@@ -1,0 +1,167 @@
+/**
+ * `createClient`: submit and inspect executions. `start` is idempotent on the id: the same
+ * id with the same workflow and input returns the existing execution, a different one throws
+ * WorkflowIdConflictError, and a finished id may be reused according to the reuse policy.
+ * Bad input is rejected before anything is written.
+ */
+import { randomUUID } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
+import type { Logger } from 'pino';
+import { toMs } from '../duration';
+import { ValidationError, WorkflowIdConflictError } from '../errors';
+import { silentLogger } from '../logger';
+import { DEFAULT_PAYLOAD_LIMIT_BYTES, decodeValue, encodeValue } from '../serialization';
+import { resolveDatabase, type Database, type DbInput } from '../store/database';
+import { archiveExecution, findExecution, insertExecution, isDuplicateKeyError, listExecutions } from '../store/executions';
+import { notifier } from '../store/notifier';
+import { MAX_NAME_LENGTH } from '../store/entities';
+import type { ExecutionRecord, NewExecution } from '../store/types';
+import { validateWorkflowName, type WorkflowDefinition } from '../workflow/define-workflow';
+import { WorkflowHandle } from './handle';
+import type { ListOptions, ListPage, StartOptions } from './types';
+
+/** Longest id a caller may choose (room is kept for `#n` archive suffixes and child ids). */
+export const MAX_START_ID_LENGTH = 180;
+
+/** Options of `createClient`. */
+export interface ClientOptions {
+  /** A store URL or an opened handle. @default the embedded SQLite file */
+  db?: DbInput;
+  logger?: Logger;
+  /** Size limit of inputs and signal payloads. @default 2 MiB */
+  payloadLimitBytes?: number;
+}
+
+/** The client. */
+export interface Client {
+  readonly db: Database;
+  start<I, O>(workflow: WorkflowDefinition<I, O>, input: I, options?: StartOptions): Promise<WorkflowHandle<O>>;
+  start(workflow: string, input: unknown, options?: StartOptions): Promise<WorkflowHandle<unknown>>;
+  getHandle<O = unknown>(executionId: string): WorkflowHandle<O>;
+  list(options?: ListOptions): Promise<ListPage>;
+  close(): Promise<void>;
+}
+
+/** Validate a caller-chosen execution id. */
+export function validateExecutionId(id: unknown): string {
+  if (typeof id !== 'string' || id.length === 0) throw new ValidationError('execution id must be a non-empty string', 'id');
+  if ([...id].length > MAX_START_ID_LENGTH) throw new ValidationError(`execution id is longer than ${MAX_START_ID_LENGTH} characters`, 'id');
+  return id;
+}
+
+/** Create a client. */
+export async function createClient(options: ClientOptions = {}): Promise<Client> {
+  const { db, owned } = await resolveDatabase(options.db, { logger: options.logger });
+  const logger = (options.logger ?? silentLogger()).child({ component: 'client' });
+  const limit = options.payloadLimitBytes ?? DEFAULT_PAYLOAD_LIMIT_BYTES;
+  const { sql } = db;
+
+  async function start(workflow: WorkflowDefinition<unknown, unknown> | string, input: unknown, opts: StartOptions = {}): Promise<WorkflowHandle<unknown>> {
+    const def = typeof workflow === 'string' ? undefined : workflow;
+    const name = validateWorkflowName(typeof workflow === 'string' ? workflow : workflow?.name, 'workflow');
+    const id = opts.id === undefined ? randomUUID() : validateExecutionId(opts.id);
+    const policy = opts.idReusePolicy ?? 'reject-duplicate';
+    if (!['reject-duplicate', 'allow-duplicate', 'allow-duplicate-failed-only'].includes(policy)) {
+      throw new ValidationError(`idReusePolicy must be reject-duplicate, allow-duplicate or allow-duplicate-failed-only (got ${String(policy)})`, 'idReusePolicy');
+    }
+    const encoded = encodeValue(input, `input of workflow "${name}"`, limit);
+    let delayMs = opts.delay === undefined ? 0 : toMs(opts.delay, 'delay');
+    if (opts.startAt !== undefined) {
+      if (!(opts.startAt instanceof Date) || Number.isNaN(opts.startAt.getTime())) throw new ValidationError('startAt must be a valid Date', 'startAt');
+      delayMs = Math.max(delayMs, opts.startAt.getTime() - Date.now());
+    }
+    let templateKey: string | null = null;
+    if (def?.template) {
+      const key = def.template.key(input);
+      if (typeof key !== 'string' || key.length === 0 || [...key].length > MAX_NAME_LENGTH) {
+        throw new ValidationError(`template key of "${name}" must be a non-empty string of at most ${MAX_NAME_LENGTH} characters`, 'template.key');
+      }
+      templateKey = key;
+    }
+    const row: NewExecution = {
+      id, workflowName: name, workflowVersion: def?.version ?? 1, templateKey, templateLimit: def?.template?.limit ?? null,
+      input: encoded, parentId: null, parentSeq: null, delayMs,
+    };
+    for (let attempt = 0; attempt < 5; attempt++) {
+      try {
+        await insertExecution(sql, sql, row);
+        logger.debug({ execution_id: id, workflow: name }, 'execution started');
+        notifier(db.url).emit('work');
+        return new WorkflowHandle(db, id, limit);
+      } catch (err) {
+        if (!isDuplicateKeyError(err)) throw err;
+      }
+      const existing = await findExecution(sql, sql, id);
+      if (!existing) continue; // archived meanwhile: try again
+      const same = existing.workflowName === name && isDeepStrictEqual(decodeValue(existing.input), decodeValue(encoded));
+      const finished = ['completed', 'failed', 'cancelled'].includes(existing.status);
+      const reusable = finished && (policy === 'allow-duplicate' || (policy === 'allow-duplicate-failed-only' && existing.status !== 'completed'));
+      if (reusable) {
+        await archive(existing);
+        continue;
+      }
+      if (same) return new WorkflowHandle(db, id, limit);
+      throw new WorkflowIdConflictError(id, existing.workflowName !== name
+        ? `it belongs to workflow "${existing.workflowName}", not "${name}"`
+        : 'it was started with a different input');
+    }
+    throw new WorkflowIdConflictError(id, 'it kept changing while starting (concurrent reuse)');
+  }
+
+  async function archive(existing: ExecutionRecord): Promise<void> {
+    await sql.tx(async (q) => {
+      const rec = await findExecution(q, sql, existing.id, true);
+      if (!rec || !['completed', 'failed', 'cancelled'].includes(rec.status)) return;
+      for (let n = 1; ; n++) {
+        const archivedId = `${rec.id}#${n}`;
+        if (!(await findExecution(q, sql, archivedId))) {
+          await archiveExecution(q, rec.id, archivedId);
+          return;
+        }
+      }
+    });
+  }
+
+  async function list(opts: ListOptions = {}): Promise<ListPage> {
+    const limitN = opts.limit ?? 50;
+    if (!Number.isInteger(limitN) || limitN < 1 || limitN > 1000) throw new ValidationError('limit must be an integer between 1 and 1000', 'limit');
+    let after: { createdAt: Date; id: string } | undefined;
+    if (opts.cursor !== undefined) {
+      try {
+        const c = JSON.parse(Buffer.from(opts.cursor, 'base64url').toString('utf8')) as { t: number; id: string };
+        if (typeof c.t !== 'number' || typeof c.id !== 'string') throw new Error('shape');
+        after = { createdAt: new Date(c.t), id: c.id };
+      } catch {
+        throw new ValidationError('cursor is not one this client produced', 'cursor');
+      }
+    }
+    const rows = await listExecutions(sql, sql, {
+      status: opts.status, workflow: opts.workflow, parentId: opts.parentId, createdAfter: opts.from, createdBefore: opts.to,
+      limit: limitN + 1, after,
+    });
+    const page = rows.slice(0, limitN);
+    const last = page[page.length - 1];
+    return {
+      executions: page.map((r) => ({
+        id: r.id, workflowName: r.workflowName, status: r.status, attempts: r.attempt, createdAt: r.createdAt,
+        finishedAt: r.finishedAt, parentId: r.parentId, templateKey: r.templateKey,
+      })),
+      nextCursor: rows.length > limitN && last ? Buffer.from(JSON.stringify({ t: last.createdAt.getTime(), id: last.id })).toString('base64url') : undefined,
+    };
+  }
+
+  return {
+    db,
+    start: start as Client['start'],
+    getHandle: <O>(executionId: string) => new WorkflowHandle<O>(db, validateExecutionIdForRead(executionId), limit),
+    list,
+    async close() {
+      if (owned) await db.close();
+    },
+  };
+}
+
+function validateExecutionIdForRead(id: unknown): string {
+  if (typeof id !== 'string' || id.length === 0) throw new ValidationError('execution id must be a non-empty string', 'id');
+  return id;
+}

@@ -1,0 +1,105 @@
+/**
+ * Public types of the client: start options, descriptions, history entries, list pages.
+ */
+import type { Duration } from '../duration';
+import type { RecordedError } from '../errors';
+import type { ExecutionStatus, WaitFor } from '../store/types';
+
+/** What to do when `start` names an id whose execution already finished. */
+export type IdReusePolicy =
+  /** Return the existing execution's handle (same input) or throw WorkflowIdConflictError. */
+  | 'reject-duplicate'
+  /** Start a new run; the finished one is archived as `{id}#{n}` with its history. */
+  | 'allow-duplicate'
+  /** Like allow-duplicate, but only when the finished run failed or was cancelled. */
+  | 'allow-duplicate-failed-only';
+
+/** Options of `client.start`. */
+export interface StartOptions {
+  /** Execution id (idempotency key). @default a random UUID */
+  id?: string;
+  /** @default 'reject-duplicate' */
+  idReusePolicy?: IdReusePolicy;
+  /** Do not run before this delay has passed (database clock). */
+  delay?: Duration;
+  /** Do not run before this time. */
+  startAt?: Date;
+}
+
+/** What `describe()` returns. */
+export interface ExecutionDescription {
+  id: string;
+  workflowName: string;
+  workflowVersion: number;
+  status: ExecutionStatus;
+  input: unknown;
+  output: unknown;
+  error: RecordedError | null;
+  /** Last value passed to ctx.setStatus. */
+  customStatus: unknown;
+  waitingFor: WaitFor | null;
+  templateKey: string | null;
+  /** Admitted by its template lock (holds a slot). */
+  admitted: boolean;
+  /** Number of times a runner claimed it. */
+  attempts: number;
+  leaseToken: number;
+  leaseHolder: { owner: string; expiresAt: Date } | null;
+  parentId: string | null;
+  cancelRequested: string | null;
+  pendingSignals: number;
+  /** False when no live runner serves this workflow (an unknown workflow waits until one does). */
+  servedByLiveRunner: boolean;
+  availableAt: Date | null;
+  createdAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  updatedAt: Date;
+}
+
+/** One history event, decoded. */
+export interface HistoryEntry {
+  seq: number;
+  kind: string;
+  name: string;
+  status: string;
+  /** Step result / signal payload / timer due time / child id …, or the recorded error. */
+  value: unknown;
+  attempt: number;
+  leaseToken: number;
+  at: Date;
+}
+
+/** Filter of `client.list`. */
+export interface ListOptions {
+  status?: ExecutionStatus | ExecutionStatus[];
+  workflow?: string;
+  parentId?: string;
+  /** Created at or after. */
+  from?: Date;
+  /** Created before. */
+  to?: Date;
+  /** @default 50 (max 1000) */
+  limit?: number;
+  /** `nextCursor` of the previous page. */
+  cursor?: string;
+}
+
+/** A summary row of `client.list`. */
+export interface ExecutionSummary {
+  id: string;
+  workflowName: string;
+  status: ExecutionStatus;
+  attempts: number;
+  createdAt: Date;
+  finishedAt: Date | null;
+  parentId: string | null;
+  templateKey: string | null;
+}
+
+/** One page of `client.list`, newest first. */
+export interface ListPage {
+  executions: ExecutionSummary[];
+  /** Pass as `cursor` for the next page; undefined on the last page. */
+  nextCursor?: string;
+}

@@ -1,0 +1,38 @@
+/**
+ * SQL of `workflow_events`: the append-only history, unique on (execution_id, seq).
+ */
+import type { SqlRunner, SqlStore } from './sql';
+import type { EventKind, HistoryEvent, NewEvent } from './types';
+
+/** The ordered history of one execution. */
+export async function loadHistory(sql: SqlStore | SqlRunner, executionId: string, date: SqlStore['date']): Promise<HistoryEvent[]> {
+  const rows = await sql.all<Record<string, unknown>>(
+    'SELECT seq, kind, name, status, payload, attempt, lease_token, created_at FROM workflow_events WHERE execution_id = ? ORDER BY seq',
+    [executionId],
+  );
+  return rows.map((r) => ({
+    seq: Number(r.seq),
+    kind: String(r.kind) as EventKind,
+    name: String(r.name),
+    status: String(r.status),
+    payload: r.payload === null || r.payload === undefined ? null : String(r.payload),
+    attempt: Number(r.attempt),
+    leaseToken: Number(r.lease_token),
+    createdAt: date(r.created_at) as Date,
+  }));
+}
+
+/** Append events in one multi-row INSERT (fails on a duplicate (execution, seq)). */
+export async function insertEvents(q: SqlRunner, store: SqlStore, executionId: string, token: number, events: readonly NewEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  const values: string[] = [];
+  const params: unknown[] = [];
+  for (const e of events) {
+    values.push(`(?, ?, ?, ?, ?, ?, ?, ?, ${store.now})`);
+    params.push(executionId, e.seq, e.kind, e.name, e.status, e.payload, e.attempt, token);
+  }
+  await q.run(
+    `INSERT INTO workflow_events (execution_id, seq, kind, name, status, payload, attempt, lease_token, created_at) VALUES ${values.join(', ')}`,
+    params,
+  );
+}

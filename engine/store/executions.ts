@@ -1,0 +1,161 @@
+/**
+ * SQL of `workflow_executions` outside the lease holder's path: insert (start), read, list,
+ * and the "wake" touch other writers use. Lease-holder transitions are in transitions.ts,
+ * claims and the watchdog in claims.ts.
+ */
+import type { SqlRunner, SqlStore } from './sql';
+import type { ExecutionRecord, ExecutionStatus, NewExecution, WaitFor } from './types';
+
+/** Every column, in SELECT form. */
+export const EXECUTION_COLUMNS =
+  'id, workflow_name, workflow_version, template_key, template_limit, admitted, status, input, output, error, custom_status, ' +
+  'wait_for, available_at, lease_token, runner_id, next_seq, step_attempt, attempt, parent_id, parent_seq, cancel_reason, ' +
+  'created_at, updated_at, started_at, finished_at';
+
+const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+
+/** Map a row to the domain record. */
+export function toExecution(r: Record<string, unknown>, date: SqlStore['date']): ExecutionRecord {
+  return {
+    id: String(r.id),
+    workflowName: String(r.workflow_name),
+    workflowVersion: Number(r.workflow_version),
+    templateKey: str(r.template_key),
+    templateLimit: r.template_limit === null || r.template_limit === undefined ? null : Number(r.template_limit),
+    admitted: Number(r.admitted) === 1 || r.admitted === true,
+    status: String(r.status) as ExecutionStatus,
+    input: str(r.input),
+    output: str(r.output),
+    error: str(r.error),
+    customStatus: str(r.custom_status),
+    waitFor: r.wait_for ? (JSON.parse(String(r.wait_for)) as WaitFor) : null,
+    availableAt: date(r.available_at),
+    leaseToken: Number(r.lease_token),
+    runnerId: str(r.runner_id),
+    nextSeq: Number(r.next_seq),
+    stepAttempt: Number(r.step_attempt),
+    attempt: Number(r.attempt),
+    parentId: str(r.parent_id),
+    parentSeq: r.parent_seq === null || r.parent_seq === undefined ? null : Number(r.parent_seq),
+    cancelReason: str(r.cancel_reason),
+    createdAt: date(r.created_at) as Date,
+    updatedAt: date(r.updated_at) as Date,
+    startedAt: date(r.started_at),
+    finishedAt: date(r.finished_at),
+  };
+}
+
+/** True when an error is a primary/unique key violation. */
+export function isDuplicateKeyError(err: unknown): boolean {
+  const e = err as { errno?: number; code?: string; message?: string } | null;
+  if (!e) return false;
+  return e.errno === 1062 || e.code === 'ER_DUP_ENTRY' || /UNIQUE constraint failed|PRIMARY KEY constraint|Duplicate entry/i.test(String(e.message ?? ''));
+}
+
+/** Insert a new queued execution (throws a duplicate-key error when the id exists). */
+export async function insertExecution(q: SqlRunner, store: SqlStore, e: NewExecution): Promise<void> {
+  await q.run(
+    `INSERT INTO workflow_executions (id, workflow_name, workflow_version, template_key, template_limit, admitted, status, input, ` +
+      `available_at, lease_token, next_seq, step_attempt, attempt, parent_id, parent_seq, created_at, updated_at) ` +
+      // created_at at millisecond precision so a JS Date cursor (list pagination) matches it exactly.
+      `VALUES (?, ?, ?, ?, ?, 0, 'queued', ?, ${store.nowPlus}, 0, 0, 0, 0, ?, ?, ${store.mysql ? 'UTC_TIMESTAMP(3)' : store.now}, ${store.now})`,
+    [e.id, e.workflowName, e.workflowVersion, e.templateKey, e.templateLimit, e.input, store.ms(e.delayMs), e.parentId, e.parentSeq],
+  );
+}
+
+/** One execution, or null. `forUpdate` locks the row (MySQL; SQLite transactions are exclusive). */
+export async function findExecution(q: SqlRunner, store: SqlStore, id: string, forUpdate = false): Promise<ExecutionRecord | null> {
+  const lock = forUpdate && store.mysql ? ' FOR UPDATE' : '';
+  const rows = await q.all<Record<string, unknown>>(`SELECT ${EXECUTION_COLUMNS} FROM workflow_executions WHERE id = ?${lock}`, [id]);
+  return rows[0] ? toExecution(rows[0], store.date) : null;
+}
+
+/** The database clock now. */
+export async function dbNow(q: SqlRunner, store: SqlStore): Promise<Date> {
+  const rows = await q.all<{ now: unknown }>(`SELECT ${store.now} AS now`);
+  return store.date(rows[0]?.now) as Date;
+}
+
+/**
+ * Touch an execution so a waiting one becomes runnable now (a signal, a child's end or a
+ * cancel arrived). It always writes the row, even when it is running, so it takes the row
+ * lock: a holder that is about to suspend either sees what we stored or is woken by us.
+ */
+export async function wakeExecution(q: SqlRunner, store: SqlStore, id: string): Promise<void> {
+  await q.run(
+    `UPDATE workflow_executions SET ` +
+      `available_at = CASE WHEN status = 'waiting' THEN ${store.now} ELSE available_at END, ` +
+      `status = CASE WHEN status = 'waiting' THEN 'queued' ELSE status END, ` +
+      `updated_at = ${store.now} WHERE id = ?`,
+    [id],
+  );
+}
+
+/** Record a cancellation request (first reason wins). Returns the row as it was before. */
+export async function requestCancel(q: SqlRunner, store: SqlStore, id: string, reason: string): Promise<void> {
+  await q.run(`UPDATE workflow_executions SET cancel_reason = COALESCE(cancel_reason, ?), updated_at = ${store.now} WHERE id = ?`, [reason, id]);
+}
+
+/** Cancel an execution that never started: straight to cancelled. */
+export async function cancelUnstarted(q: SqlRunner, store: SqlStore, id: string, errorJson: string): Promise<boolean> {
+  const res = await q.run(
+    `UPDATE workflow_executions SET status = 'cancelled', error = ?, available_at = NULL, wait_for = NULL, ` +
+      `finished_at = ${store.now}, updated_at = ${store.now} WHERE id = ? AND status = 'queued' AND attempt = 0`,
+    [errorJson, id],
+  );
+  return res.affectedRows === 1;
+}
+
+/** Filter of `list`. */
+export interface ListFilter {
+  status?: ExecutionStatus | ExecutionStatus[];
+  workflow?: string;
+  parentId?: string;
+  createdAfter?: Date;
+  createdBefore?: Date;
+  limit: number;
+  /** Continue after this (createdAt, id), newest first. */
+  after?: { createdAt: Date; id: string };
+}
+
+/** A page of executions, newest first. */
+export async function listExecutions(q: SqlRunner, store: SqlStore, f: ListFilter): Promise<ExecutionRecord[]> {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  if (f.status !== undefined) {
+    const list = Array.isArray(f.status) ? f.status : [f.status];
+    where.push('status IN (?)');
+    params.push(list);
+  }
+  if (f.workflow !== undefined) { where.push('workflow_name = ?'); params.push(f.workflow); }
+  if (f.parentId !== undefined) { where.push('parent_id = ?'); params.push(f.parentId); }
+  if (f.createdAfter) { where.push('created_at >= ?'); params.push(store.dateParam(f.createdAfter)); }
+  if (f.createdBefore) { where.push('created_at < ?'); params.push(store.dateParam(f.createdBefore)); }
+  if (f.after) {
+    where.push('(created_at < ? OR (created_at = ? AND id < ?))');
+    const d = store.dateParam(f.after.createdAt);
+    params.push(d, d, f.after.id);
+  }
+  const sqlText = `SELECT ${EXECUTION_COLUMNS} FROM workflow_executions${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ` +
+    `ORDER BY created_at DESC, id DESC LIMIT ?`;
+  params.push(f.limit);
+  const rows = await q.all<Record<string, unknown>>(sqlText, params);
+  return rows.map((r) => toExecution(r, store.date));
+}
+
+/** Counts by status (CLI, dev demo). */
+export async function countByStatus(q: SqlRunner): Promise<Record<string, number>> {
+  const rows = await q.all<{ status: string; n: unknown }>('SELECT status, COUNT(*) AS n FROM workflow_executions GROUP BY status');
+  return Object.fromEntries(rows.map((r) => [String(r.status), Number(r.n)]));
+}
+
+/**
+ * Move a finished execution aside under `archivedId` (reuse policy "allow duplicate"): its
+ * history, signals and children follow it, so nothing is lost and the id is free again.
+ */
+export async function archiveExecution(q: SqlRunner, id: string, archivedId: string): Promise<void> {
+  await q.run('UPDATE workflow_executions SET id = ? WHERE id = ?', [archivedId, id]);
+  await q.run('UPDATE workflow_events SET execution_id = ? WHERE execution_id = ?', [archivedId, id]);
+  await q.run('UPDATE workflow_signals SET execution_id = ? WHERE execution_id = ?', [archivedId, id]);
+  await q.run('UPDATE workflow_executions SET parent_id = ? WHERE parent_id = ?', [archivedId, id]);
+}

@@ -1,0 +1,43 @@
+/**
+ * SQL of `workflow_signals`: the inbox. Signals are stored first, delivered in arrival (id)
+ * order, and consumed exactly once (consumed_seq is set once, fenced by `IS NULL`).
+ */
+import type { SqlRunner } from './sql';
+
+/** A stored signal. */
+export interface StoredSignal {
+  id: number;
+  name: string;
+  payload: string | null;
+}
+
+/** Append a signal to an execution's inbox. */
+export async function insertSignal(q: SqlRunner, now: string, executionId: string, name: string, payload: string | null): Promise<number> {
+  const res = await q.run(
+    `INSERT INTO workflow_signals (execution_id, name, payload, consumed_seq, created_at) VALUES (?, ?, ?, NULL, ${now})`,
+    [executionId, name, payload],
+  );
+  return res.insertId;
+}
+
+/** The oldest unconsumed signal of `name`, or null. */
+export async function nextSignal(q: SqlRunner, executionId: string, name: string): Promise<StoredSignal | null> {
+  const rows = await q.all<Record<string, unknown>>(
+    'SELECT id, name, payload FROM workflow_signals WHERE execution_id = ? AND name = ? AND consumed_seq IS NULL ORDER BY id LIMIT 1',
+    [executionId, name],
+  );
+  const r = rows[0];
+  return r ? { id: Number(r.id), name: String(r.name), payload: r.payload === null || r.payload === undefined ? null : String(r.payload) } : null;
+}
+
+/** Mark a signal consumed at `seq`; true when this call consumed it. */
+export async function consumeSignal(q: SqlRunner, signalId: number, seq: number): Promise<boolean> {
+  const res = await q.run('UPDATE workflow_signals SET consumed_seq = ? WHERE id = ? AND consumed_seq IS NULL', [seq, signalId]);
+  return res.affectedRows === 1;
+}
+
+/** Count of unconsumed signals of an execution (describe). */
+export async function pendingSignalCount(q: SqlRunner, executionId: string): Promise<number> {
+  const rows = await q.all<{ n: unknown }>('SELECT COUNT(*) AS n FROM workflow_signals WHERE execution_id = ? AND consumed_seq IS NULL', [executionId]);
+  return Number(rows[0]?.n ?? 0);
+}

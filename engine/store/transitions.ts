@@ -1,0 +1,143 @@
+/**
+ * The lease holder's writes: every checkpoint, suspension and completion is ONE short
+ * transaction whose first statement is the fenced UPDATE `… WHERE id = ? AND lease_token = ?
+ * AND status = 'running'`. It must match exactly one row, else the transaction rolls back
+ * and `LeaseLostError` (or `CancelRequested`) is thrown: a stale holder writes nothing.
+ * An unknown-outcome commit (connection lost) is resolved by re-reading the row.
+ */
+import { LeaseLostError, LeaseflowError } from '../errors';
+import { executionLockKey } from './lock-keys';
+import { findExecution, insertExecution, wakeExecution } from './executions';
+import { insertEvents } from './events';
+import { consumeSignal } from './signals';
+import { isConnectionError, type SqlRunner, type SqlStore } from './sql';
+import type { ExecutionRecord, Lease, NewEvent, NewExecution, WaitFor } from './types';
+
+/** The fence failed only because a cancellation was requested: the holder still holds the lease. */
+export class CancelRequested extends LeaseflowError {
+  constructor(readonly reason: string) {
+    super('CANCEL_REQUESTED', `cancellation requested: ${reason}`);
+  }
+}
+
+/** Everything one checkpoint writes. */
+export interface CommitPlan {
+  /** Events to append (one multi-row INSERT). */
+  events: readonly NewEvent[];
+  /** next_seq after this commit. */
+  nextSeq: number;
+  /** step_attempt after this commit. @default 0 */
+  stepAttempt?: number;
+  /** New custom status JSON; undefined leaves it. */
+  customStatus?: string | null;
+  /** Commit even when a cancellation is pending (the holder has already seen it). */
+  ignoreCancel?: boolean;
+  /** Terminal transition. */
+  finish?: { status: 'completed' | 'failed' | 'cancelled'; output: string | null; error: string | null };
+  /** Suspension: waiting for something, slot and lease released. `dueInMs` null = no deadline. */
+  suspend?: { waitFor: WaitFor; dueInMs: number | null; status?: 'waiting' | 'queued' };
+  /** Children to create in the same transaction. */
+  children?: readonly NewExecution[];
+  /** A signal consumed by this commit. */
+  consumeSignal?: { id: number; seq: number };
+  /**
+   * Runs inside the transaction after the fence took the row lock; return false to roll back
+   * (something the holder was about to wait for has just arrived).
+   */
+  recheck?: (q: SqlRunner) => Promise<boolean>;
+}
+
+/** Outcome of a commit. */
+export type CommitResult = 'committed' | 'recheck-failed';
+
+class Rollback extends Error {}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Longest time a commit keeps retrying across a lost connection (DB restart). */
+const UNKNOWN_OUTCOME_RETRY_MS = 120_000;
+
+/** Commit `plan` fenced by `lease`. */
+export async function commitFenced(store: SqlStore, lease: Lease, plan: CommitPlan, record?: ExecutionRecord): Promise<CommitResult> {
+  const started = Date.now();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await store.tx((q) => writePlan(q, store, lease, plan, record));
+    } catch (err) {
+      if (err instanceof Rollback) return 'recheck-failed';
+      if (err instanceof LeaseLostError || err instanceof CancelRequested) throw err;
+      if (!isConnectionError(err) || Date.now() - started > UNKNOWN_OUTCOME_RETRY_MS) throw err;
+      // Unknown outcome: did the commit land before the connection broke?
+      await sleep(Math.min(2000, 50 * 2 ** attempt));
+      const row = await findExecution(store, store, lease.executionId).catch((e) => (isConnectionError(e) ? undefined : Promise.reject(e)));
+      if (row === undefined) continue; // still cannot reach the database
+      if (row && landed(row, lease, plan)) return 'committed';
+      if (!row || row.leaseToken !== lease.token || row.status !== 'running') throw new LeaseLostError(lease.executionId, lease.token);
+    }
+  }
+}
+
+function landed(row: ExecutionRecord, lease: Lease, plan: CommitPlan): boolean {
+  if (row.leaseToken !== lease.token || row.nextSeq !== plan.nextSeq) return false;
+  if (plan.finish) return row.status === plan.finish.status;
+  if (plan.suspend) return row.status === (plan.suspend.status ?? 'waiting');
+  return row.status === 'running' && row.stepAttempt === (plan.stepAttempt ?? 0);
+}
+
+async function writePlan(q: SqlRunner, store: SqlStore, lease: Lease, plan: CommitPlan, record?: ExecutionRecord): Promise<CommitResult> {
+  const sets = ['next_seq = ?', 'step_attempt = ?', `updated_at = ${store.now}`];
+  const params: unknown[] = [plan.nextSeq, plan.stepAttempt ?? 0];
+  if (plan.customStatus !== undefined) { sets.push('custom_status = ?'); params.push(plan.customStatus); }
+  if (plan.finish) {
+    sets.push('status = ?', 'output = ?', 'error = ?', `finished_at = ${store.now}`, 'available_at = NULL', 'wait_for = NULL', 'runner_id = NULL');
+    params.push(plan.finish.status, plan.finish.output, plan.finish.error);
+  } else if (plan.suspend) {
+    sets.push('status = ?', 'wait_for = ?', 'runner_id = NULL');
+    params.push(plan.suspend.status ?? 'waiting', JSON.stringify(plan.suspend.waitFor));
+    if (plan.suspend.dueInMs === null) sets.push('available_at = NULL');
+    else { sets.push(`available_at = ${store.nowPlus}`); params.push(store.ms(plan.suspend.dueInMs)); }
+  }
+  const cancelGuard = plan.ignoreCancel ? '' : ' AND cancel_reason IS NULL';
+  const res = await q.run(
+    `UPDATE workflow_executions SET ${sets.join(', ')} WHERE id = ? AND lease_token = ? AND status = 'running'${cancelGuard}`,
+    [...params, lease.executionId, lease.token],
+  );
+  if (res.affectedRows !== 1) {
+    const row = await findExecution(q, store, lease.executionId);
+    if (row && row.leaseToken === lease.token && row.status === 'running' && row.cancelReason !== null) throw new CancelRequested(row.cancelReason);
+    throw new LeaseLostError(lease.executionId, lease.token, row ? `now token ${row.leaseToken}, status ${row.status}` : 'execution vanished');
+  }
+  if (plan.recheck && !(await plan.recheck(q))) throw new Rollback();
+  await insertEvents(q, store, lease.executionId, lease.token, plan.events);
+  if (plan.consumeSignal && !(await consumeSignal(q, plan.consumeSignal.id, plan.consumeSignal.seq))) {
+    throw new LeaseLostError(lease.executionId, lease.token, `signal ${plan.consumeSignal.id} was consumed by someone else`);
+  }
+  for (const child of plan.children ?? []) await insertExecution(q, store, child);
+  if (plan.finish || plan.suspend) {
+    await q.run('DELETE FROM distributed_locks WHERE lock_key = ? AND token = ?', [executionLockKey(lease.executionId), lease.token]);
+  }
+  if (plan.finish && record?.parentId) await wakeExecution(q, store, record.parentId);
+  if (plan.finish && record?.templateKey) await wakeNextInTemplate(q, store, record.templateKey);
+  return 'committed';
+}
+
+/**
+ * A template slot was freed: make the oldest admission-blocked execution of the key claimable.
+ * The template row lock orders this against a claimer that is blocking one right now.
+ */
+export async function wakeNextInTemplate(q: SqlRunner, store: SqlStore, templateKey: string): Promise<void> {
+  if (store.mysql) {
+    await q.all('SELECT template_key FROM workflow_templates WHERE template_key = ? FOR UPDATE', [templateKey]);
+    await q.run(
+      `UPDATE workflow_executions SET available_at = ${store.now} WHERE template_key = ? AND status = 'queued' AND admitted = 0 ` +
+        'AND available_at IS NULL ORDER BY created_at, id LIMIT 1',
+      [templateKey],
+    );
+    return;
+  }
+  await q.run(
+    `UPDATE workflow_executions SET available_at = ${store.now} WHERE id IN (SELECT id FROM workflow_executions ` +
+      "WHERE template_key = ? AND status = 'queued' AND admitted = 0 AND available_at IS NULL ORDER BY created_at, id LIMIT 1)",
+    [templateKey],
+  );
+}

@@ -1,0 +1,111 @@
+/**
+ * Domain records the store modules return. Database rows never leave engine/store: they are
+ * mapped into these plain objects (dates as Date, tokens as numbers, JSON still as text).
+ */
+
+/** Execution statuses. */
+export const ExecutionStatus = {
+  queued: 'queued',
+  running: 'running',
+  waiting: 'waiting',
+  completed: 'completed',
+  failed: 'failed',
+  cancelled: 'cancelled',
+} as const;
+export type ExecutionStatus = (typeof ExecutionStatus)[keyof typeof ExecutionStatus];
+
+/** Statuses after which nothing changes any more. */
+export const FINISHED_STATUSES: readonly ExecutionStatus[] = ['completed', 'failed', 'cancelled'];
+
+/** What a waiting (or admission-blocked) execution waits for. */
+export type WaitFor =
+  | { kind: 'timer'; seq: number; name: string; dueAt: number }
+  | { kind: 'signal'; seq: number; name: string; deadline?: number }
+  | { kind: 'child'; seq: number; childId: string }
+  | { kind: 'retry'; seq: number; name: string; dueAt: number }
+  | { kind: 'admission' };
+
+/** One execution as stored. */
+export interface ExecutionRecord {
+  id: string;
+  workflowName: string;
+  workflowVersion: number;
+  templateKey: string | null;
+  templateLimit: number | null;
+  admitted: boolean;
+  status: ExecutionStatus;
+  /** JSON text (null = undefined). */
+  input: string | null;
+  output: string | null;
+  error: string | null;
+  customStatus: string | null;
+  waitFor: WaitFor | null;
+  availableAt: Date | null;
+  leaseToken: number;
+  runnerId: string | null;
+  nextSeq: number;
+  stepAttempt: number;
+  attempt: number;
+  parentId: string | null;
+  parentSeq: number | null;
+  cancelReason: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+}
+
+/** A claimed execution: the record as the claim left it, plus the database clock at claim time. */
+export interface ClaimedExecution extends ExecutionRecord {
+  dbNow: Date;
+}
+
+/** The fence of every write a lease holder makes. */
+export interface Lease {
+  executionId: string;
+  token: number;
+  owner: string;
+}
+
+/** Kinds of history events. */
+export const EventKind = {
+  step: 'step',
+  timer: 'timer',
+  signal: 'signal',
+  childStart: 'child_start',
+  childResult: 'child_result',
+  value: 'value',
+  cancel: 'cancel',
+} as const;
+export type EventKind = (typeof EventKind)[keyof typeof EventKind];
+
+/** One history event. */
+export interface HistoryEvent {
+  seq: number;
+  kind: EventKind;
+  name: string;
+  /** completed | failed | fired | timeout | started | delivered */
+  status: string;
+  /** JSON text (null = undefined). */
+  payload: string | null;
+  attempt: number;
+  leaseToken: number;
+  createdAt: Date;
+}
+
+/** An event to append. */
+export type NewEvent = Omit<HistoryEvent, 'createdAt' | 'leaseToken'>;
+
+/** A new execution row. */
+export interface NewExecution {
+  id: string;
+  workflowName: string;
+  workflowVersion: number;
+  templateKey: string | null;
+  templateLimit: number | null;
+  input: string | null;
+  parentId: string | null;
+  parentSeq: number | null;
+  /** Delay before it may be claimed, ms (0 = now). */
+  delayMs: number;
+}

@@ -1,0 +1,72 @@
+/**
+ * The public shape of the workflow context: every effect a workflow has goes through it, so
+ * that replay after a crash re-runs nothing that was committed. Types only.
+ */
+import type { Logger } from 'pino';
+import type { Duration } from '../duration';
+import type { RetryPolicy } from './retry';
+import type { WorkflowDefinition } from './define-workflow';
+
+/** What a step body receives. */
+export interface StepContext {
+  /** Stable for this step of this execution across attempts and replicas: `{executionId}:{seq}:{name}`. */
+  readonly idempotencyKey: string;
+  /** 1-based attempt of this step. */
+  readonly attempt: number;
+  /** Aborted on start-to-close timeout, cancellation or lease loss. */
+  readonly signal: AbortSignal;
+}
+
+/** Options of `ctx.step`. */
+export interface StepOptions {
+  /** Retry policy; layered over the workflow's. */
+  retry?: RetryPolicy;
+  /** Start-to-close timeout of one attempt; aborts the step's signal and fails the attempt. */
+  timeout?: Duration;
+}
+
+/** Options of starting a child. */
+export interface ChildOptions {
+  /** Child execution id. @default `{parentId}/{seq}` (deterministic) */
+  id?: string;
+}
+
+/** A started child workflow, seen from its parent. */
+export interface ChildHandle<O> {
+  readonly executionId: string;
+  /** Wait durably for the child's result (its error is rethrown with its name and message). */
+  result(): Promise<O>;
+}
+
+/** The context handed to a workflow body. */
+export interface WorkflowContext {
+  readonly executionId: string;
+  readonly workflowName: string;
+  /** How many times this execution has been claimed (1 on the first run). */
+  readonly attempt: number;
+  /** Pino child logger; silent while replaying. */
+  readonly log: Logger;
+  /** Fires on cancellation or lease loss. */
+  readonly signal: AbortSignal;
+  /** Run `fn` at most once to a committed result (at least once to completion). */
+  step<T>(name: string, fn: (step: StepContext) => Promise<T> | T, options?: StepOptions): Promise<T>;
+  /** Durable timer. */
+  sleep(name: string, duration: Duration): Promise<void>;
+  sleep(duration: Duration): Promise<void>;
+  /** Durable timer to an absolute time. */
+  sleepUntil(name: string, until: Date | number): Promise<void>;
+  /** Wait for the next signal of `name`; `undefined` when the timeout elapses first. */
+  waitForSignal<T = unknown>(name: string, options?: { timeout?: Duration }): Promise<T | undefined>;
+  /** Start a child and wait for its result. */
+  child<I, O>(workflow: WorkflowDefinition<I, O>, input: I, options?: ChildOptions): Promise<O>;
+  /** Start a child; wait for it later with `handle.result()`. */
+  startChild<I, O>(workflow: WorkflowDefinition<I, O>, input: I, options?: ChildOptions): Promise<ChildHandle<O>>;
+  /** Recorded wall-clock time (the same on replay; committed with the next checkpoint). */
+  now(): Date;
+  /** Recorded random number in [0, 1). */
+  random(): number;
+  /** Recorded random UUID. */
+  uuid(): string;
+  /** Publish a JSON status readable by `describe()` (committed with the next checkpoint). */
+  setStatus(status: unknown): void;
+}

@@ -1,0 +1,68 @@
+/**
+ * `defineWorkflow(options, fn)`: a named, versioned workflow function with its default step
+ * retry policy and optional template (serialisation key + limit). Validation happens here, once,
+ * so a bad definition fails at import time rather than inside a runner.
+ */
+import { ValidationError } from '../errors';
+import { MAX_NAME_LENGTH } from '../store/entities';
+import { resolveRetryPolicy, type ResolvedRetryPolicy, type RetryPolicy } from './retry';
+import type { WorkflowContext } from './context-types';
+
+/** Options of `defineWorkflow`. */
+export interface WorkflowOptions<I> {
+  /** Unique name; what runners serve and clients start. */
+  name: string;
+  /** Version of the body, recorded on every execution. @default 1 */
+  version?: number;
+  /** Default retry policy of this workflow's steps. @default { maxAttempts: 3, initialInterval: '1s' } */
+  retry?: RetryPolicy;
+  /**
+   * Template lock: at most `limit` executions per key admitted at once, FIFO among the waiting.
+   * `key` defaults to the workflow name. @default undefined (no template lock)
+   */
+  template?: { key?: (input: I) => string; limit?: number };
+}
+
+/** A workflow body. */
+export type WorkflowFunction<I, O> = (ctx: WorkflowContext, input: I) => Promise<O>;
+
+/** A defined workflow: pass it to `client.start` and `createRunner({ workflows })`. */
+export interface WorkflowDefinition<I = unknown, O = unknown> {
+  readonly name: string;
+  readonly version: number;
+  readonly retry: ResolvedRetryPolicy;
+  readonly template?: { readonly key: (input: I) => string; readonly limit: number };
+  readonly fn: WorkflowFunction<I, O>;
+  /** Type-only marker for the output type. */
+  readonly __output?: O;
+}
+
+/** Input type of a definition. */
+export type WorkflowInput<W> = W extends WorkflowDefinition<infer I, unknown> ? I : never;
+/** Output type of a definition. */
+export type WorkflowOutput<W> = W extends WorkflowDefinition<unknown, infer O> ? O : never;
+
+/** Check a workflow name (also used for names given as strings to the client). */
+export function validateWorkflowName(name: unknown, field = 'name'): string {
+  if (typeof name !== 'string' || name.length === 0) throw new ValidationError(`workflow ${field} must be a non-empty string`, field);
+  if ([...name].length > MAX_NAME_LENGTH) throw new ValidationError(`workflow ${field} is longer than ${MAX_NAME_LENGTH} characters`, field);
+  return name;
+}
+
+/** Define a workflow. */
+export function defineWorkflow<I = unknown, O = unknown>(options: WorkflowOptions<I>, fn: WorkflowFunction<I, O>): WorkflowDefinition<I, O> {
+  if (!options || typeof options !== 'object') throw new ValidationError('defineWorkflow needs an options object', 'options');
+  const name = validateWorkflowName(options.name);
+  const version = options.version ?? 1;
+  if (!Number.isInteger(version) || version < 1) throw new ValidationError(`workflow "${name}": version must be an integer ≥ 1`, 'version');
+  if (typeof fn !== 'function') throw new ValidationError(`workflow "${name}": body must be a function`, 'fn');
+  let template: WorkflowDefinition<I, O>['template'];
+  if (options.template) {
+    const limit = options.template.limit ?? 1;
+    if (!Number.isInteger(limit) || limit < 1) throw new ValidationError(`workflow "${name}": template.limit must be an integer ≥ 1`, 'template.limit');
+    const key = options.template.key ?? (() => name);
+    if (typeof key !== 'function') throw new ValidationError(`workflow "${name}": template.key must be a function of the input`, 'template.key');
+    template = Object.freeze({ key, limit });
+  }
+  return Object.freeze({ name, version, retry: resolveRetryPolicy(options.retry, undefined, `workflow "${name}" retry`), template, fn });
+}

@@ -1,0 +1,42 @@
+/**
+ * Helpers for engine tests: a side-effect ledger table (counts how often a step body really
+ * ran, outside the engine), in-process driving, and time travel through rows.
+ */
+import type { Database } from '../../engine/store/database';
+import { releaseExpiredLeases } from '../../engine/store/claims';
+import { runUntilIdle } from '../../engine/runner/drive';
+import type { WorkflowDefinition } from '../../engine/workflow/define-workflow';
+
+/** Create the ledger table (idempotent). */
+export async function createLedger(db: Database): Promise<void> {
+  await db.sql.run(db.sql.mysql
+    ? 'CREATE TABLE IF NOT EXISTS test_ledger (id BIGINT AUTO_INCREMENT PRIMARY KEY, k VARCHAR(255) NOT NULL, INDEX (k))'
+    : 'CREATE TABLE IF NOT EXISTS test_ledger (id INTEGER PRIMARY KEY AUTOINCREMENT, k TEXT NOT NULL)');
+}
+
+/** Record one real run of something. */
+export async function ledger(db: Database, key: string): Promise<void> {
+  await db.sql.run('INSERT INTO test_ledger (k) VALUES (?)', [key]);
+}
+
+/** How many times each key ran (keys with a prefix). */
+export async function ledgerCounts(db: Database, prefix: string): Promise<Record<string, number>> {
+  const rows = await db.sql.all<{ k: string; n: unknown }>('SELECT k, COUNT(*) AS n FROM test_ledger WHERE k LIKE ? GROUP BY k', [`${prefix}%`]);
+  return Object.fromEntries(rows.map((r) => [String(r.k), Number(r.n)]));
+}
+
+/** Run due executions of `workflows` in-process until nothing is due. */
+export function drive(db: Database, workflows: WorkflowDefinition<any, any>[], owner = 'test-runner-00000000') { // eslint-disable-line @typescript-eslint/no-explicit-any
+  return runUntilIdle({ db, workflows, owner, leaseTtlMs: 30_000, holdWaitsUpToMs: 200 });
+}
+
+/** Pretend every lease expired (a crashed runner) and let the watchdog hand them back. */
+export async function expireAllLeases(db: Database): Promise<number> {
+  await db.sql.run(`UPDATE distributed_locks SET expires_at = ${db.sql.mysql ? 'UTC_TIMESTAMP(6) - INTERVAL 1 SECOND' : `${db.sql.now} - 1000`}`);
+  return (await releaseExpiredLeases(db.sql)).length;
+}
+
+/** Make a waiting execution due now (a timer or timeout elapsed). */
+export async function makeDue(db: Database, executionId: string): Promise<void> {
+  await db.sql.run(`UPDATE workflow_executions SET available_at = ${db.sql.mysql ? 'UTC_TIMESTAMP(6) - INTERVAL 1 SECOND' : `${db.sql.now} - 1000`} WHERE id = ?`, [executionId]);
+}
