@@ -208,3 +208,55 @@ export async function leaseHolder(store: SqlStore, executionId: string): Promise
   const r = rows[0];
   return r ? { owner: String(r.owner), token: Number(r.token), expiresAt: store.date(r.expires_at) as Date } : null;
 }
+
+/** One cheap statement: is anything of `workflows` due now? (The idle poll asks only this.) */
+export async function hasDueWork(store: SqlStore, workflows: readonly string[]): Promise<boolean> {
+  const rows = await store.all(
+    `SELECT id FROM workflow_executions WHERE status IN ('queued', 'waiting') AND available_at <= ${store.now} AND workflow_name IN (?) LIMIT 1`,
+    [workflows],
+  );
+  return rows.length > 0;
+}
+
+/** Heartbeat: extend every unexpired lease row of `owner` in one statement; returns how many. */
+export async function refreshLeases(store: SqlStore, owner: string, ttlMs: number): Promise<number> {
+  const res = await store.run(
+    `UPDATE distributed_locks SET expires_at = ${store.nowPlus}, updated_at = ${store.now} WHERE owner = ? AND expires_at > ${store.now}`,
+    [store.ms(ttlMs), owner],
+  );
+  return res.affectedRows;
+}
+
+/** The execution leases `owner` still holds (unexpired), as (execution id, token). */
+export async function heldLeases(store: SqlStore, owner: string): Promise<{ executionId: string; token: number }[]> {
+  const rows = await store.all<{ lock_key: unknown; token: unknown }>(
+    `SELECT lock_key, token FROM distributed_locks WHERE owner = ? AND expires_at > ${store.now} AND lock_key >= ? AND lock_key < ?`,
+    [owner, EXECUTION_LOCK_PREFIX, nextPrefix(EXECUTION_LOCK_PREFIX)],
+  );
+  return rows.map((r) => ({ executionId: String(r.lock_key).slice(EXECUTION_LOCK_PREFIX.length), token: Number(r.token) }));
+}
+
+/** Executions this runner runs that someone asked to cancel. */
+export async function cancelRequests(store: SqlStore, owner: string): Promise<{ executionId: string; reason: string }[]> {
+  const rows = await store.all<{ id: unknown; cancel_reason: unknown }>(
+    "SELECT id, cancel_reason FROM workflow_executions WHERE status = 'running' AND runner_id = ? AND cancel_reason IS NOT NULL",
+    [owner],
+  );
+  return rows.map((r) => ({ executionId: String(r.id), reason: String(r.cancel_reason) }));
+}
+
+/**
+ * Safety net: `running` executions whose lease row is gone (someone deleted expired lock rows
+ * wholesale) and that made no progress for `staleMs` go back to the queue.
+ */
+export async function requeueOrphans(store: SqlStore, staleMs: number): Promise<number> {
+  const key = store.mysql ? "CONCAT('workflow_execution:', e.id)" : "('workflow_execution:' || e.id)";
+  const cutoff = store.mysql ? '(UTC_TIMESTAMP(6) - INTERVAL ? MICROSECOND)' : `(${store.now} - ?)`;
+  const res = await store.run(
+    `UPDATE workflow_executions AS e SET status = 'queued', available_at = ${store.now}, runner_id = NULL ` +
+      `WHERE e.status = 'running' AND e.updated_at < ${cutoff} ` +
+      `AND NOT EXISTS (SELECT 1 FROM distributed_locks l WHERE l.lock_key = ${key})`,
+    [store.ms(staleMs)],
+  );
+  return res.affectedRows;
+}

@@ -72,6 +72,7 @@ export class ExecutionSession {
   readonly ended: Promise<RunInterruption>;
   dead = false;
   cancelReason: string | null;
+  #draining = new AbortController();
   #cancelDelivered = false;
   #written: number;
   #buffered: NewEvent[] = [];
@@ -160,9 +161,21 @@ export class ExecutionSession {
     throw new CancelledError(this.cancelReason ?? 'cancelled');
   }
 
+  /**
+   * Graceful hand-off: let the command in flight finish and commit, then end the run (aborted)
+   * at the next command or in-memory wait, so the lease can be released for a peer at once.
+   */
+  drain(): void {
+    this.#draining.abort();
+  }
+
   /** Run a live command, counting it as in flight; a dead session never resolves it. */
   async track<T>(fn: () => Promise<T>): Promise<T> {
     if (this.dead) return NEVER;
+    if (this.#draining.signal.aborted) {
+      this.die({ kind: 'aborted', reason: 'draining' });
+      return NEVER;
+    }
     this.#inflight++;
     try {
       return await fn();
@@ -245,12 +258,15 @@ export class ExecutionSession {
   /** In-memory wait (short timers, retry backoff); never resolves if the run ends meanwhile. */
   async wait(ms: number): Promise<void> {
     if (this.dead) return NEVER;
+    const draining = this.#draining.signal;
     await new Promise<void>((resolve) => {
       const t = setTimeout(done, ms);
-      const onDeath = () => done();
-      this.death.signal.addEventListener('abort', onDeath, { once: true });
+      this.death.signal.addEventListener('abort', done, { once: true });
+      draining.addEventListener('abort', done, { once: true });
       function done() { clearTimeout(t); resolve(); }
     });
+    // Drained mid-wait: the wait is already durable (committed), so stop here and hand over.
+    if (!this.dead && draining.aborted) this.die({ kind: 'aborted', reason: 'draining' });
     if (this.dead) return NEVER;
   }
 

@@ -1,0 +1,35 @@
+/**
+ * leaseflow's public API. Explicit named exports only; everything else is internal.
+ */
+export { openDatabase, type Database, type DbInput, type OpenDatabaseOptions } from './store/database';
+export { DEFAULT_DB_URL, parseDbUrl, type Dialect } from './store/dialect';
+export { ExecutionStatus, type WaitFor } from './store/types';
+
+export { defineWorkflow, type WorkflowDefinition, type WorkflowOptions, type WorkflowFunction, type WorkflowInput, type WorkflowOutput } from './workflow/define-workflow';
+export type { WorkflowContext, StepContext, StepOptions, ChildOptions, ChildHandle } from './workflow/context-types';
+export type { RetryPolicy } from './workflow/retry';
+
+export { createClient, type Client, type ClientOptions } from './client/client';
+export { WorkflowHandle } from './client/handle';
+export type { StartOptions, IdReusePolicy, ExecutionDescription, HistoryEntry, ListOptions, ListPage, ExecutionSummary } from './client/types';
+
+export { createRunner, Runner, RunnerState } from './runner/runner';
+export type { RunnerOptions, ResolvedRunnerOptions } from './runner/options';
+export { resolveRunnerOptions } from './runner/options';
+export type { RunnerEvents, RunnerEventName } from './runner/events';
+export { executeClaimed, type ExecutionOutcome, type ExecuteOptions } from './runner/executor';
+export { runDueExecutions, runUntilIdle } from './runner/drive';
+
+export {
+  DistributedLockManager, WorkflowLockManager, WorkflowLock, executionLockKey, templateLockKey, createInstanceId,
+  type LockGrant, type LockOptions, type DistributedLockManagerOptions, type WorkflowLockManagerOptions,
+} from './locks';
+
+export {
+  LeaseflowError, LockTimeoutError, WorkflowAlreadyRunningError, LockNotHeldError, LeaseLostError, ValidationError,
+  SerializationError, NonDeterminismError, WorkflowIdConflictError, UnknownWorkflowError, ExecutionNotFoundError,
+  ExecutionFinishedError, CancelledError, TimeoutError, WorkflowFailedError, NonRetryableError, type RecordedError,
+} from './errors';
+export { toMs, formatMs, type Duration } from './duration';
+export { createLogger, silentLogger, type Logger } from './logger';
+export { DEFAULT_PAYLOAD_LIMIT_BYTES } from './serialization';

@@ -1,0 +1,90 @@
+/**
+ * Runner options: typed once, defaulted once. `resolveRunnerOptions` turns the public, human
+ * options ('15s') into readonly resolved options (…Ms numbers) and rejects bad values with a
+ * ValidationError that names the option. Pure.
+ */
+import type { Logger } from 'pino';
+import { toMs, type Duration } from '../duration';
+import { ValidationError } from '../errors';
+import { DEFAULT_PAYLOAD_LIMIT_BYTES } from '../serialization';
+import { MAX_OWNER_LENGTH } from '../store/entities';
+import type { DbInput } from '../store/database';
+import type { WorkflowDefinition } from '../workflow/define-workflow';
+
+/** Options of `createRunner`. */
+export interface RunnerOptions {
+  /** Store URL or opened handle. @default the embedded SQLite file */
+  db?: DbInput;
+  /** Workflows this runner serves (it never claims others). */
+  workflows: readonly WorkflowDefinition<any, any>[]; // eslint-disable-line @typescript-eslint/no-explicit-any
+  /** Executions run at once (the p-queue's concurrency). @default 10 */
+  concurrency?: number;
+  /** Lease TTL on the database clock. @default '15s' */
+  leaseTtl?: Duration;
+  /** Heartbeat period. @default leaseTtl / 3 */
+  heartbeatInterval?: Duration;
+  /** Poll period while there is room for work. @default '500ms' */
+  pollInterval?: Duration;
+  /** Watchdog period (expired leases of dead runners). @default min(pollInterval * 2, 1s) */
+  watchdogInterval?: Duration;
+  /** Graceful shutdown waits this long for running steps before releasing the rest. @default '10s' */
+  drainTimeout?: Duration;
+  /** Waits up to this long are held in memory rather than suspending. @default '1s' */
+  holdWaitsUpTo?: Duration;
+  /** Instance id, the owner of every lease. @default `{hostname}-{uuid8}` */
+  instanceId?: string;
+  /** @default a pino logger at info */
+  logger?: Logger;
+  /** Apply pending migrations on start. @default true */
+  migrate?: boolean;
+  /** Size limit of results and outputs. @default 2 MiB */
+  payloadLimitBytes?: number;
+}
+
+/** Resolved options. */
+export interface ResolvedRunnerOptions {
+  readonly workflows: ReadonlyMap<string, WorkflowDefinition<any, any>>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  readonly concurrency: number;
+  readonly leaseTtlMs: number;
+  readonly heartbeatIntervalMs: number;
+  readonly pollIntervalMs: number;
+  readonly watchdogIntervalMs: number;
+  readonly drainTimeoutMs: number;
+  readonly holdWaitsUpToMs: number;
+  readonly instanceId?: string;
+  readonly migrate: boolean;
+  readonly payloadLimitBytes: number;
+}
+
+/** Validate and default runner options. */
+export function resolveRunnerOptions(o: RunnerOptions): ResolvedRunnerOptions {
+  if (!o || typeof o !== 'object') throw new ValidationError('createRunner needs an options object', 'options');
+  if (!Array.isArray(o.workflows) || o.workflows.length === 0) throw new ValidationError('workflows must be a non-empty array of workflow definitions', 'workflows');
+  const workflows = new Map<string, WorkflowDefinition<any, any>>(); // eslint-disable-line @typescript-eslint/no-explicit-any
+  for (const w of o.workflows) {
+    if (!w || typeof w.name !== 'string' || typeof w.fn !== 'function') throw new ValidationError('workflows must contain definitions made by defineWorkflow', 'workflows');
+    if (workflows.has(w.name) && workflows.get(w.name) !== w) throw new ValidationError(`workflows lists two different definitions named "${w.name}"`, 'workflows');
+    workflows.set(w.name, w);
+  }
+  const concurrency = o.concurrency ?? 10;
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 10_000) throw new ValidationError(`concurrency must be an integer between 1 and 10000 (got ${concurrency})`, 'concurrency');
+  const leaseTtlMs = toMs(o.leaseTtl ?? '15s', 'leaseTtl');
+  if (leaseTtlMs < 500) throw new ValidationError(`leaseTtl must be at least 500ms (got ${leaseTtlMs} ms)`, 'leaseTtl');
+  const heartbeatIntervalMs = o.heartbeatInterval === undefined ? Math.floor(leaseTtlMs / 3) : toMs(o.heartbeatInterval, 'heartbeatInterval');
+  if (heartbeatIntervalMs <= 0 || heartbeatIntervalMs >= leaseTtlMs) throw new ValidationError(`heartbeatInterval must be above 0 and below leaseTtl (${leaseTtlMs} ms)`, 'heartbeatInterval');
+  const pollIntervalMs = toMs(o.pollInterval ?? '500ms', 'pollInterval');
+  if (pollIntervalMs < 10) throw new ValidationError('pollInterval must be at least 10ms', 'pollInterval');
+  const watchdogIntervalMs = o.watchdogInterval === undefined ? Math.min(pollIntervalMs * 2, 1000) : toMs(o.watchdogInterval, 'watchdogInterval');
+  if (watchdogIntervalMs < 10) throw new ValidationError('watchdogInterval must be at least 10ms', 'watchdogInterval');
+  const drainTimeoutMs = toMs(o.drainTimeout ?? '10s', 'drainTimeout');
+  const holdWaitsUpToMs = toMs(o.holdWaitsUpTo ?? '1s', 'holdWaitsUpTo');
+  if (o.instanceId !== undefined && (typeof o.instanceId !== 'string' || o.instanceId.length === 0 || [...o.instanceId].length > MAX_OWNER_LENGTH)) {
+    throw new ValidationError(`instanceId must be a non-empty string of at most ${MAX_OWNER_LENGTH} characters`, 'instanceId');
+  }
+  const payloadLimitBytes = o.payloadLimitBytes ?? DEFAULT_PAYLOAD_LIMIT_BYTES;
+  if (!Number.isInteger(payloadLimitBytes) || payloadLimitBytes < 1) throw new ValidationError('payloadLimitBytes must be a positive integer', 'payloadLimitBytes');
+  return Object.freeze({
+    workflows, concurrency, leaseTtlMs, heartbeatIntervalMs, pollIntervalMs, watchdogIntervalMs, drainTimeoutMs, holdWaitsUpToMs,
+    instanceId: o.instanceId, migrate: o.migrate ?? true, payloadLimitBytes,
+  });
+}

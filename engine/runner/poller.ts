@@ -1,0 +1,70 @@
+/**
+ * The poll loop. It knows no SQL: `tick()` claims what it can and says whether it found work;
+ * the loop runs it again at once while busy, after `intervalMs` while idle, never while the
+ * queue has no free slot (`waitForCapacity`), and at once on `nudge()`. Errors back off
+ * exponentially up to 10 × the interval (the database may be restarting).
+ */
+
+/** What a tick found. */
+export type TickResult = 'busy' | 'idle' | 'full';
+
+/** Settings of a poller. */
+export interface PollerOptions {
+  intervalMs: number;
+  tick: () => Promise<TickResult>;
+  /** Resolves when the queue has a free slot again. */
+  waitForCapacity: () => Promise<void>;
+  onError: (err: unknown) => void;
+}
+
+/** A running poll loop. */
+export interface Poller {
+  nudge(): void;
+  /** Stop; resolves when the current tick finished. */
+  stop(): Promise<void>;
+}
+
+/** Start polling. */
+export function startPoller(o: PollerOptions): Poller {
+  let stopped = false;
+  let wake: (() => void) | undefined;
+  let nudged = false;
+  let failures = 0;
+
+  const pause = (ms: number) => new Promise<void>((resolve) => {
+    if (nudged || stopped) { nudged = false; resolve(); return; }
+    const t = setTimeout(done, ms);
+    wake = done;
+    function done() { clearTimeout(t); wake = undefined; nudged = false; resolve(); }
+  });
+
+  const loop = (async () => {
+    while (!stopped) {
+      let result: TickResult;
+      try {
+        result = await o.tick();
+        failures = 0;
+      } catch (err) {
+        failures++;
+        o.onError(err);
+        await pause(Math.min(o.intervalMs * 10, o.intervalMs * 2 ** Math.min(failures, 6)));
+        continue;
+      }
+      if (stopped) break;
+      if (result === 'full') await Promise.race([o.waitForCapacity(), pause(o.intervalMs * 20)]);
+      else if (result === 'idle') await pause(o.intervalMs);
+    }
+  })();
+
+  return {
+    nudge() {
+      nudged = true;
+      wake?.();
+    },
+    async stop() {
+      stopped = true;
+      wake?.();
+      await loop;
+    },
+  };
+}

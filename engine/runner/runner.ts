@@ -1,0 +1,316 @@
+/**
+ * The runner: polls for due executions of the workflows it serves, claims only as many as its
+ * p-queue has free slots, runs them, heartbeats all its leases in one statement per interval,
+ * watches for dead peers, and on shutdown drains and hands its executions back at once.
+ * States: created → running → draining → stopped. It never touches the process (signals,
+ * exit, env): `runner/` does that.
+ */
+import { hostname } from 'node:os';
+import EventEmitter from 'eventemitter3';
+import PQueue from 'p-queue';
+import type { Logger } from 'pino';
+import { recordError, ValidationError } from '../errors';
+import { createLogger } from '../logger';
+import { createInstanceId } from '../instance-id';
+import { resolveDatabase, type Database } from '../store/database';
+import { cancelRequests, claimExecutions, hasDueWork, heldLeases, refreshLeases, releaseExpiredLeases, releaseLeases, requeueOrphans, sweepAdmissions } from '../store/claims';
+import { notifier } from '../store/notifier';
+import { markStaleRunners, registerRunner, stopRunner, touchRunner } from '../store/runners';
+import type { ClaimedExecution } from '../store/types';
+import type { ExecutionSession } from '../workflow/session';
+import { executeClaimed, type ExecutionOutcome } from './executor';
+import { resolveRunnerOptions, type ResolvedRunnerOptions, type RunnerOptions } from './options';
+import { startPoller, type Poller, type TickResult } from './poller';
+import type { RunnerEventName, RunnerEvents } from './events';
+
+/** Runner lifecycle states. */
+export const RunnerState = { created: 'created', running: 'running', draining: 'draining', stopped: 'stopped' } as const;
+export type RunnerState = (typeof RunnerState)[keyof typeof RunnerState];
+
+/** One lease this runner holds. */
+interface Held {
+  execution: ClaimedExecution;
+  /** Local monotonic deadline: no commit after it (the DB would expire the lease soon after). */
+  validUntil: number;
+  abort: AbortController;
+  session?: ExecutionSession;
+}
+
+/** Every Nth watchdog tick also marks stale runners / sweeps orphans and admissions. */
+const SLOW_WATCHDOG_EVERY = 10;
+
+/** A runner replica (library side). Create with `createRunner`. */
+export class Runner extends EventEmitter<RunnerEvents> {
+  readonly id: string;
+  readonly options: ResolvedRunnerOptions;
+  #db: Database;
+  #ownsDb: boolean;
+  #log: Logger;
+  #queue: PQueue;
+  #held = new Map<string, Held>();
+  #state: RunnerState = RunnerState.created;
+  #poller?: Poller;
+  #timers: NodeJS.Timeout[] = [];
+  #watchdogTicks = 0;
+  #unsubscribe?: () => void;
+  #stopping?: Promise<void>;
+  #heartbeatBusy = false;
+  #watchdogBusy = false;
+
+  /** @internal use createRunner */
+  constructor(db: Database, ownsDb: boolean, options: ResolvedRunnerOptions, logger: Logger) {
+    super();
+    this.#db = db;
+    this.#ownsDb = ownsDb;
+    this.options = options;
+    this.id = options.instanceId ?? createInstanceId();
+    this.#log = logger.child({ component: 'runner', runner: this.id });
+    this.#queue = new PQueue({ concurrency: options.concurrency });
+  }
+
+  get state(): RunnerState { return this.#state; }
+  /** Executions currently held (running or queued locally). */
+  get running(): number { return this.#held.size; }
+  get db(): Database { return this.#db; }
+
+  /** Register, then start polling, heartbeating and watching. */
+  async start(): Promise<void> {
+    if (this.#state !== RunnerState.created) throw new ValidationError(`runner ${this.id} cannot start from state ${this.#state}`, 'state');
+    if (this.options.migrate) await this.#db.migrate();
+    await registerRunner(this.#db.sql, {
+      id: this.id, hostname: hostname(), pid: process.pid, workflows: [...this.options.workflows.keys()], concurrency: this.options.concurrency,
+    });
+    this.#state = RunnerState.running;
+    const ch = notifier(this.#db.url);
+    const onWork = () => this.#poller?.nudge();
+    ch.on('work', onWork);
+    this.#unsubscribe = () => ch.off('work', onWork);
+    this.#poller = startPoller({
+      intervalMs: this.options.pollIntervalMs,
+      tick: () => this.#tick(),
+      waitForCapacity: () => new Promise<void>((resolve) => this.#queue.once('next', () => resolve())),
+      onError: (error) => {
+        this.#log.warn({ err: error }, 'poll failed');
+        this.#safeEmit('poll:error', { error });
+      },
+    });
+    this.#every(this.options.heartbeatIntervalMs, () => this.#heartbeat());
+    this.#every(this.options.watchdogIntervalMs, () => this.#watchdog());
+    this.#log.info({ workflows: [...this.options.workflows.keys()], concurrency: this.options.concurrency, lease_ttl_ms: this.options.leaseTtlMs }, 'runner started');
+    this.#safeEmit('runner:started', { runnerId: this.id });
+  }
+
+  /** Cut the idle wait: something was submitted. */
+  nudge(): void {
+    this.#poller?.nudge();
+  }
+
+  /**
+   * Graceful shutdown: stop claiming, let running steps finish (up to the drain timeout),
+   * then hand every remaining execution back so a peer resumes it at once. `force` skips the
+   * drain. Idempotent; a forced call during a drain cuts it short.
+   */
+  async shutdown(options: { force?: boolean } = {}): Promise<void> {
+    if (options.force) for (const h of this.#held.values()) h.abort.abort('shutdown (forced)');
+    if (this.#stopping) return this.#stopping;
+    this.#stopping = this.#shutdown(options.force === true);
+    return this.#stopping;
+  }
+
+  async #shutdown(force: boolean): Promise<void> {
+    if (this.#state === RunnerState.created) {
+      this.#state = RunnerState.stopped;
+      if (this.#ownsDb) await this.#db.close();
+      return;
+    }
+    this.#state = RunnerState.draining;
+    this.#safeEmit('runner:stopping', { runnerId: this.id, running: this.#held.size });
+    this.#log.info({ running: this.#held.size }, 'runner draining');
+    await this.#poller?.stop();
+    this.#unsubscribe?.();
+    await touchRunner(this.#db.sql, this.id, 'draining').catch(() => undefined);
+    for (const h of this.#held.values()) h.session?.drain();
+    if (!force) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.#queue.onIdle(), new Promise<void>((r) => (timer = setTimeout(r, this.options.drainTimeoutMs)))]);
+      clearTimeout(timer);
+    }
+    for (const h of this.#held.values()) h.abort.abort('shutdown');
+    await this.#queue.onIdle();
+    for (const t of this.#timers) clearInterval(t);
+    this.#timers = [];
+    await stopRunner(this.#db.sql, this.id).catch(() => undefined);
+    this.#state = RunnerState.stopped;
+    this.#log.info('runner stopped');
+    this.#safeEmit('runner:stopped', { runnerId: this.id, released: this.#released });
+    if (this.#ownsDb) await this.#db.close();
+  }
+
+  #released = 0;
+
+  // ── poll & claim ─────────────────────────────────────────────────────────────────────────
+  async #tick(): Promise<TickResult> {
+    if (this.#state !== RunnerState.running) return 'idle';
+    const free = this.options.concurrency - this.#held.size;
+    if (free <= 0) return 'full';
+    const names = [...this.options.workflows.keys()];
+    if (!(await hasDueWork(this.#db.sql, names))) return 'idle';
+    const startedAt = performance.now();
+    const claimed = await claimExecutions(this.#db.sql, { owner: this.id, workflows: names, limit: free, leaseTtlMs: this.options.leaseTtlMs });
+    for (const execution of claimed) {
+      const held: Held = { execution, validUntil: startedAt + this.#validityMs(), abort: new AbortController() };
+      this.#held.set(execution.id, held);
+      this.#safeEmit('execution:claimed', { executionId: execution.id, workflow: execution.workflowName, attempt: execution.attempt, leaseToken: execution.leaseToken });
+      void this.#queue.add(() => this.#run(held));
+    }
+    return claimed.length > 0 ? 'busy' : 'idle';
+  }
+
+  /** How long after a lease was granted/refreshed we still trust it locally. */
+  #validityMs(): number {
+    return this.options.leaseTtlMs - Math.min(1000, this.options.leaseTtlMs / 5);
+  }
+
+  async #run(held: Held): Promise<void> {
+    const { execution } = held;
+    const ref = { executionId: execution.id, workflow: execution.workflowName };
+    const definition = this.options.workflows.get(execution.workflowName);
+    let outcome: ExecutionOutcome;
+    try {
+      if (!definition) throw new Error(`claimed unknown workflow ${execution.workflowName}`); // cannot happen: claims filter by name
+      outcome = await executeClaimed({
+        store: this.#db.sql, execution, definition, owner: this.id,
+        holdWaitsUpToMs: this.options.holdWaitsUpToMs, payloadLimitBytes: this.options.payloadLimitBytes,
+        leaseValid: () => performance.now() < held.validUntil,
+        signal: held.abort.signal,
+        emit: (event, data) => this.#safeEmit(event as RunnerEventName, data as never),
+        nudge: () => notifier(this.#db.url).emit('work'),
+        logger: this.#log,
+        onSession: (s) => { held.session = s; if (this.#state === RunnerState.draining) s.drain(); },
+      });
+    } catch (err) {
+      this.#log.error({ err, execution_id: execution.id, workflow: execution.workflowName }, 'execution run failed; its lease will expire');
+      this.#held.delete(execution.id);
+      return;
+    }
+    this.#held.delete(execution.id);
+    const log = this.#log.child({ execution_id: execution.id, workflow: execution.workflowName });
+    switch (outcome.kind) {
+      case 'completed':
+        log.debug('execution completed');
+        notifier(this.#db.url).emit('finished', execution.id);
+        this.#safeEmit('execution:completed', { ...ref, output: outcome.output });
+        break;
+      case 'failed':
+        log.info({ error: outcome.error.message, error_name: outcome.error.name }, 'execution failed');
+        notifier(this.#db.url).emit('finished', execution.id);
+        this.#safeEmit('execution:failed', { ...ref, error: outcome.error });
+        break;
+      case 'cancelled':
+        log.info({ reason: outcome.reason }, 'execution cancelled');
+        notifier(this.#db.url).emit('finished', execution.id);
+        this.#safeEmit('execution:cancelled', { ...ref, reason: outcome.reason });
+        break;
+      case 'suspended':
+        this.#safeEmit('execution:suspended', { ...ref, waitFor: outcome.waitFor });
+        break;
+      case 'lease-lost':
+        log.warn({ lease_token: execution.leaseToken, detail: outcome.detail }, 'lease lost; local run aborted');
+        this.#safeEmit('lease:lost', { ...ref, leaseToken: execution.leaseToken, detail: outcome.detail });
+        break;
+      case 'aborted':
+        if (outcome.reason.startsWith('lease lost')) break;
+        // Shutdown or drain: hand it back at once so a peer need not wait for the TTL.
+        try {
+          this.#released += await releaseLeases(this.#db.sql, this.id, [{ executionId: execution.id, token: execution.leaseToken }]);
+          log.info({ reason: outcome.reason }, 'execution handed back');
+          this.#safeEmit('execution:released', { ...ref, reason: outcome.reason });
+        } catch (err) {
+          log.warn({ err }, 'could not hand execution back; its lease will expire');
+        }
+        break;
+    }
+  }
+
+  // ── heartbeat ────────────────────────────────────────────────────────────────────────────
+  async #heartbeat(): Promise<void> {
+    if (this.#heartbeatBusy || this.#state === RunnerState.stopped) return;
+    this.#heartbeatBusy = true;
+    try {
+      const sentAt = performance.now();
+      const before = [...this.#held.values()];
+      const refreshed = before.length ? await refreshLeases(this.#db.sql, this.id, this.options.leaseTtlMs) : 0;
+      await touchRunner(this.#db.sql, this.id, this.#state === RunnerState.draining ? 'draining' : 'live');
+      if (before.length === 0) return;
+      let confirmed: Set<string>;
+      if (refreshed >= before.length) {
+        confirmed = new Set(before.map((h) => h.execution.id));
+      } else {
+        const leases = await heldLeases(this.#db.sql, this.id);
+        confirmed = new Set(leases.filter((l) => this.#held.get(l.executionId)?.execution.leaseToken === l.token).map((l) => l.executionId));
+      }
+      for (const h of before) {
+        if (confirmed.has(h.execution.id)) h.validUntil = Math.max(h.validUntil, sentAt + this.#validityMs());
+        else if (this.#held.get(h.execution.id) === h) h.abort.abort('lease lost: not refreshed by the heartbeat');
+      }
+      for (const c of await cancelRequests(this.#db.sql, this.id)) this.#held.get(c.executionId)?.session?.requestCancel(c.reason);
+    } catch (error) {
+      this.#log.warn({ err: error }, 'heartbeat failed');
+      this.#safeEmit('heartbeat:error', { error });
+    } finally {
+      this.#heartbeatBusy = false;
+    }
+  }
+
+  // ── watchdog ─────────────────────────────────────────────────────────────────────────────
+  async #watchdog(): Promise<void> {
+    if (this.#watchdogBusy || this.#state !== RunnerState.running) return;
+    this.#watchdogBusy = true;
+    try {
+      const released = await releaseExpiredLeases(this.#db.sql);
+      const byOwner = new Map<string, number>();
+      for (const r of released) {
+        byOwner.set(r.owner, (byOwner.get(r.owner) ?? 0) + 1);
+        if (r.owner === this.id) this.#held.get(r.executionId)?.abort.abort('lease lost: expired and released by a watchdog');
+      }
+      for (const [owner, n] of byOwner) {
+        this.#log.warn({ dead_runner: owner, leases_released: n }, `runner ${owner} presumed dead, ${n} leases released`);
+        this.#safeEmit('runner:presumed-dead', { runnerId: owner, leasesReleased: n });
+      }
+      if (released.length) this.#poller?.nudge();
+      if (++this.#watchdogTicks % SLOW_WATCHDOG_EVERY === 0) {
+        await markStaleRunners(this.#db.sql, this.options.leaseTtlMs * 2);
+        const orphans = await requeueOrphans(this.#db.sql, this.options.leaseTtlMs);
+        if (orphans) this.#log.warn({ count: orphans }, 'requeued running executions that had no lease row');
+        await sweepAdmissions(this.#db.sql);
+      }
+    } catch (error) {
+      this.#log.warn({ err: error }, 'watchdog failed');
+    } finally {
+      this.#watchdogBusy = false;
+    }
+  }
+
+  #every(ms: number, fn: () => Promise<void>): void {
+    const t = setInterval(() => void fn(), ms);
+    t.unref?.();
+    this.#timers.push(t);
+  }
+
+  /** Emit without letting a throwing listener break the runner. */
+  #safeEmit<E extends RunnerEventName>(event: E, ...args: RunnerEvents[E]): void {
+    try {
+      (this.emit as (e: E, ...a: RunnerEvents[E]) => boolean)(event, ...args);
+    } catch (err) {
+      this.#log.error({ err: recordError(err), event }, 'event listener threw');
+    }
+  }
+}
+
+/** Create a runner (validates options, opens the store if given a URL). Call `start()`. */
+export async function createRunner(options: RunnerOptions): Promise<Runner> {
+  const resolved = resolveRunnerOptions(options);
+  const logger = options.logger ?? createLogger();
+  const { db, owned } = await resolveDatabase(options.db, { logger });
+  return new Runner(db, owned, resolved, logger);
+}
