@@ -13,7 +13,12 @@ export const DEFAULT_PAYLOAD_LIMIT_BYTES = 2 * 1024 * 1024;
 /** Encode for storage: `undefined` → null (SQL NULL), anything else → JSON text. */
 export function encodeValue(value: unknown, what: string, limitBytes = DEFAULT_PAYLOAD_LIMIT_BYTES): string | null {
   if (value === undefined) return null;
-  check(value, what, new Set());
+  try {
+    check(value, '$', new Set());
+  } catch (err) {
+    if (err instanceof SerializationError) throw new SerializationError(`${what} is not JSON-serializable: ${err.message}`, err.path);
+    throw err;
+  }
   let text: string;
   try {
     text = JSON.stringify(value);
