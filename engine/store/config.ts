@@ -76,7 +76,15 @@ export function buildOrmConfig(settings: ConnectionSettings, logger: Logger, tun
     charset: 'utf8mb4',
     collate: settings.dialect === 'mariadb' ? MARIADB_COLLATION : MYSQL_COLLATION,
     timezone: '+00:00',
-    pool: { min: 0, max: tuning.poolMax ?? 10 },
+    pool: {
+      min: 0, max: tuning.poolMax ?? 10,
+      // Every transaction leaseflow runs is READ COMMITTED (SKIP LOCKED claims deadlock under
+      // REPEATABLE READ, TOOLCHAIN pitfall 13). Setting it once per connection saves a round
+      // trip on every transaction.
+      afterCreate: (conn: { query(sql: string, cb: (err: unknown) => void): void }, done: (err: unknown, c: unknown) => void) => {
+        conn.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED', (err) => done(err ?? null, conn));
+      },
+    },
     // DDL auto-commits on MySQL: a "transactional" migration is a lie there (TOOLCHAIN pitfall 11).
     migrations: { ...migrations, migrationsList: mysqlMigrations, transactional: false, allOrNothing: false },
   }) as Options;

@@ -75,16 +75,23 @@ export async function openDatabase(url: string = DEFAULT_DB_URL, options: OpenDa
     },
     async migrate() {
       if (settings.dialect === 'sqlite') return migrateWithRetry(orm);
-      // One connection holds a named lock while the migrator runs on the others.
-      await conn.transactional(async (trx) => {
-        const rows = await conn.execute<{ got: unknown }[]>("SELECT GET_LOCK('leaseflow_migrate', 120) AS got", [], 'all', trx);
-        if (Number(rows[0]?.got) !== 1) throw new Error('could not take the migration lock leaseflow_migrate within 120 s');
-        try {
-          await migrateWithRetry(orm);
-        } finally {
-          await conn.execute("SELECT RELEASE_LOCK('leaseflow_migrate')", [], 'all', trx);
-        }
-      });
+      // A private two-connection pool: one connection holds a named lock while the migrator
+      // runs on the other (the main pool may be a single connection).
+      const mig = await MikroORM.init(buildOrmConfig(settings, logger, { poolMax: 2 }));
+      try {
+        const mconn = mig.em.getConnection() as unknown as AbstractSqlConnection;
+        await mconn.transactional(async (trx) => {
+          const rows = await mconn.execute<{ got: unknown }[]>("SELECT GET_LOCK('leaseflow_migrate', 120) AS got", [], 'all', trx);
+          if (Number(rows[0]?.got) !== 1) throw new Error('could not take the migration lock leaseflow_migrate within 120 s');
+          try {
+            await migrateWithRetry(mig);
+          } finally {
+            await mconn.execute("SELECT RELEASE_LOCK('leaseflow_migrate')", [], 'all', trx);
+          }
+        });
+      } finally {
+        await mig.close(true);
+      }
     },
     async close() {
       if (closed) return;

@@ -1,11 +1,10 @@
 /**
  * The one door to SQL. `SqlStore` runs parameterised statements (values are always bound,
  * never spliced) and transactions, and hides the dialect: MySQL/MariaDB get READ COMMITTED
- * transactions on a pooled connection with deadlock/lock-wait retries; SQLite gets
+ * transactions (set per connection in config.ts) with deadlock/lock-wait retries; SQLite gets
  * `BEGIN IMMEDIATE` on its single connection behind an in-process mutex, so interactive
  * transactions never hit SQLITE_BUSY_SNAPSHOT across processes.
  */
-import { IsolationLevel } from '@mikro-orm/core';
 import type { AbstractSqlConnection } from '@mikro-orm/knex';
 import type { Dialect } from './dialect';
 
@@ -139,7 +138,7 @@ export function createSqlStore(conn: AbstractSqlConnection, dialect: Dialect): S
             return await conn.transactional(async (trx) => fn({
               all: async <R>(sql: string, params?: unknown[]) => (await exec(sql, params, 'all', trx)) as R[],
               run: async (sql: string, params?: unknown[]) => normalizeRun(await exec(sql, params, 'run', trx)),
-            }), { isolationLevel: IsolationLevel.READ_COMMITTED });
+            }));
           } catch (err) {
             if (attempt >= MAX_TX_RETRIES || !isRetryableTxError(err)) throw err;
             await sleep(Math.min(200, 5 * 2 ** attempt) * (0.5 + Math.random()));

@@ -57,11 +57,27 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 /** Longest time a commit keeps retrying across a lost connection (DB restart). */
 const UNKNOWN_OUTCOME_RETRY_MS = 120_000;
 
-/** Commit `plan` fenced by `lease`. */
+/** True when a plan only appends events: the one-statement fast path applies. */
+function eventsOnly(plan: CommitPlan): boolean {
+  return !plan.finish && !plan.suspend && !plan.children?.length && !plan.consumeSignal && !plan.recheck &&
+    plan.customStatus === undefined && plan.stepAttempt === undefined && plan.events.length > 0;
+}
+
+/**
+ * Commit `plan` fenced by `lease`. A plain checkpoint (events only) is ONE autocommit
+ * statement, `INSERT … SELECT … JOIN workflow_executions` on the fence, so a stale holder
+ * inserts nothing; anything else is one short transaction led by the fenced UPDATE.
+ */
 export async function commitFenced(store: SqlStore, lease: Lease, plan: CommitPlan, record?: ExecutionRecord): Promise<CommitResult> {
   const started = Date.now();
+  const fast = eventsOnly(plan);
   for (let attempt = 1; ; attempt++) {
     try {
+      if (fast) {
+        const failed = await insertEventsFenced(store, store, [{ lease, events: plan.events, ignoreCancel: plan.ignoreCancel === true }]);
+        if (failed.length) await explainFenceFailure(store, store, lease);
+        return 'committed';
+      }
       return await store.tx((q) => writePlan(q, store, lease, plan, record));
     } catch (err) {
       if (err instanceof Rollback) return 'recheck-failed';
@@ -71,10 +87,63 @@ export async function commitFenced(store: SqlStore, lease: Lease, plan: CommitPl
       await sleep(Math.min(2000, 50 * 2 ** attempt));
       const row = await findExecution(store, store, lease.executionId).catch((e) => (isConnectionError(e) ? undefined : Promise.reject(e)));
       if (row === undefined) continue; // still cannot reach the database
-      if (row && landed(row, lease, plan)) return 'committed';
+      if (row && fast && (await eventsLanded(store, lease, plan.events))) return 'committed';
+      if (row && !fast && landed(row, lease, plan)) return 'committed';
       if (!row || row.leaseToken !== lease.token || row.status !== 'running') throw new LeaseLostError(lease.executionId, lease.token);
     }
   }
+}
+
+/** One execution's part of a fenced multi-row event insert. */
+export interface FencedEvents {
+  lease: Lease;
+  events: readonly NewEvent[];
+  ignoreCancel: boolean;
+}
+
+/**
+ * Append the events of one or more executions in ONE statement, each row fenced by its own
+ * execution's lease token (rows of a stale holder simply do not join). Returns the leases
+ * whose rows were not inserted.
+ */
+export async function insertEventsFenced(q: SqlRunner, store: SqlStore, items: readonly FencedEvents[]): Promise<Lease[]> {
+  const rows: string[] = [];
+  const params: unknown[] = [];
+  for (const it of items) {
+    for (const e of it.events) {
+      rows.push(rows.length === 0
+        ? 'SELECT ? AS execution_id, ? AS seq, ? AS kind, ? AS name, ? AS status, ? AS payload, ? AS attempt, ? AS lease_token, ? AS any_cancel'
+        : 'SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?');
+      params.push(it.lease.executionId, e.seq, e.kind, e.name, e.status, e.payload, e.attempt, it.lease.token, it.ignoreCancel ? 1 : 0);
+    }
+  }
+  const expected = rows.length;
+  const res = await q.run(
+    'INSERT INTO workflow_events (execution_id, seq, kind, name, status, payload, attempt, lease_token, created_at) ' +
+      `SELECT v.execution_id, v.seq, v.kind, v.name, v.status, v.payload, v.attempt, v.lease_token, ${store.now} ` +
+      `FROM (${rows.join(' UNION ALL ')}) AS v JOIN workflow_executions e ON e.id = v.execution_id AND e.lease_token = v.lease_token ` +
+      "AND e.status = 'running' AND (v.any_cancel = 1 OR e.cancel_reason IS NULL)",
+    params,
+  );
+  if (res.affectedRows >= expected) return [];
+  const failed: Lease[] = [];
+  for (const it of items) if (!(await eventsLanded(q, it.lease, it.events))) failed.push(it.lease);
+  return failed;
+}
+
+async function eventsLanded(q: SqlRunner, lease: Lease, events: readonly NewEvent[]): Promise<boolean> {
+  const rows = await q.all<{ n: unknown }>(
+    'SELECT COUNT(*) AS n FROM workflow_events WHERE execution_id = ? AND seq IN (?) AND lease_token = ?',
+    [lease.executionId, events.map((e) => e.seq), lease.token],
+  );
+  return Number(rows[0]?.n) === events.length;
+}
+
+/** The fence matched nothing: throw CancelRequested or LeaseLostError, whichever is true. */
+async function explainFenceFailure(q: SqlRunner, store: SqlStore, lease: Lease): Promise<never> {
+  const row = await findExecution(q, store, lease.executionId);
+  if (row && row.leaseToken === lease.token && row.status === 'running' && row.cancelReason !== null) throw new CancelRequested(row.cancelReason);
+  throw new LeaseLostError(lease.executionId, lease.token, row ? `now token ${row.leaseToken}, status ${row.status}` : 'execution vanished');
 }
 
 function landed(row: ExecutionRecord, lease: Lease, plan: CommitPlan): boolean {
@@ -102,11 +171,7 @@ async function writePlan(q: SqlRunner, store: SqlStore, lease: Lease, plan: Comm
     `UPDATE workflow_executions SET ${sets.join(', ')} WHERE id = ? AND lease_token = ? AND status = 'running'${cancelGuard}`,
     [...params, lease.executionId, lease.token],
   );
-  if (res.affectedRows !== 1) {
-    const row = await findExecution(q, store, lease.executionId);
-    if (row && row.leaseToken === lease.token && row.status === 'running' && row.cancelReason !== null) throw new CancelRequested(row.cancelReason);
-    throw new LeaseLostError(lease.executionId, lease.token, row ? `now token ${row.leaseToken}, status ${row.status}` : 'execution vanished');
-  }
+  if (res.affectedRows !== 1) await explainFenceFailure(q, store, lease);
   if (plan.recheck && !(await plan.recheck(q))) throw new Rollback();
   await insertEvents(q, store, lease.executionId, lease.token, plan.events);
   if (plan.consumeSignal && !(await consumeSignal(q, plan.consumeSignal.id, plan.consumeSignal.seq))) {

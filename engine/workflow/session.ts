@@ -94,7 +94,7 @@ export class ExecutionSession {
     this.holdWaitsUpToMs = opts.holdWaitsUpToMs;
     this.payloadLimitBytes = opts.payloadLimitBytes;
     this.cancelReason = opts.record.cancelReason;
-    this.#written = opts.record.nextSeq;
+    this.#written = Math.max(opts.record.nextSeq, this.replayEnd);
     this.ended = new Promise((resolve) => (this.#end = resolve));
     if (this.cancelReason !== null) {
       if (this.#cancelAlreadyRecorded()) this.#cancelDelivered = true;
@@ -195,8 +195,11 @@ export class ExecutionSession {
     const events = [...this.#buffered, ...req.events].sort((a, b) => a.seq - b.seq);
     const maxSeq = events.length ? events[events.length - 1].seq + 1 : 0;
     const nextSeq = Math.max(this.#written, maxSeq, req.keepSeq ?? 0);
+    // next_seq/step_attempt only matter to a step's retry bookkeeping and to suspensions;
+    // a plain checkpoint leaves the row alone (one INSERT … SELECT, see transitions.ts).
+    const touchesRow = req.stepAttempt !== undefined || req.suspend !== undefined || req.consumeSignal !== undefined || (req.children?.length ?? 0) > 0 || this.#customStatus !== undefined;
     const plan: CommitPlan = {
-      events, nextSeq, stepAttempt: req.stepAttempt, customStatus: this.#customStatus, ignoreCancel: this.#cancelDelivered || events.some((e) => e.kind === EventKind.cancel),
+      events, nextSeq, stepAttempt: touchesRow ? (req.stepAttempt ?? 0) : undefined, customStatus: this.#customStatus, ignoreCancel: this.#cancelDelivered || events.some((e) => e.kind === EventKind.cancel),
       consumeSignal: req.consumeSignal, children: req.children, suspend: req.suspend, recheck: req.recheck,
     };
     for (;;) {
