@@ -2,7 +2,7 @@
  * `openDatabase(url)`: the one handle that opens, migrates and closes a leaseflow store.
  * Every other part of the engine takes this handle (or a URL it opens itself). Migrating is
  * idempotent and safe to race: MySQL-family servers serialise it with GET_LOCK, SQLite with
- * its write lock, and a loser re-checks instead of failing.
+ * a lock file beside the database, and a loser re-checks instead of failing.
  */
 import { MikroORM } from '@mikro-orm/core';
 import type { AbstractSqlConnection } from '@mikro-orm/knex';
@@ -12,6 +12,7 @@ import { dirname } from 'node:path';
 import { DEFAULT_DB_URL, parseDbUrl, type ConnectionSettings, type Dialect } from './dialect';
 import { buildOrmConfig, type StoreTuning } from './config';
 import { createSqlStore, type SqlStore } from './sql';
+import { withFileLock } from './file-lock';
 import { silentLogger } from '../logger';
 
 /** An opened leaseflow store. */
@@ -74,19 +75,24 @@ export async function openDatabase(url: string = DEFAULT_DB_URL, options: OpenDa
       return pending.map((m) => m.name);
     },
     async migrate() {
-      if (settings.dialect === 'sqlite') return migrateWithRetry(orm);
+      if (settings.dialect === 'sqlite') {
+        if (settings.dbName === ':memory:') return migrateWithRetry(orm);
+        return withFileLock(`${settings.dbName}.migrate.lock`, () => migrateWithRetry(orm));
+      }
       // A private two-connection pool: one connection holds a named lock while the migrator
       // runs on the other (the main pool may be a single connection).
       const mig = await MikroORM.init(buildOrmConfig(settings, logger, { poolMax: 2 }));
       try {
         const mconn = mig.em.getConnection() as unknown as AbstractSqlConnection;
+        // Named locks are server-wide: scope ours to this database.
+        const lockName = `leaseflow_migrate:${settings.dbName}`;
         await mconn.transactional(async (trx) => {
-          const rows = await mconn.execute<{ got: unknown }[]>("SELECT GET_LOCK('leaseflow_migrate', 120) AS got", [], 'all', trx);
-          if (Number(rows[0]?.got) !== 1) throw new Error('could not take the migration lock leaseflow_migrate within 120 s');
+          const rows = await mconn.execute<{ got: unknown }[]>('SELECT GET_LOCK(?, 120) AS got', [lockName], 'all', trx);
+          if (Number(rows[0]?.got) !== 1) throw new Error(`could not take the migration lock ${lockName} within 120 s`);
           try {
             await migrateWithRetry(mig);
           } finally {
-            await mconn.execute("SELECT RELEASE_LOCK('leaseflow_migrate')", [], 'all', trx);
+            await mconn.execute('SELECT RELEASE_LOCK(?)', [lockName], 'all', trx);
           }
         });
       } finally {

@@ -86,6 +86,54 @@ class Mutex {
   }
 }
 
+/**
+ * One mutex per SQLite file per process: libsql is synchronous, so a second handle on the same
+ * file that waits for the write lock would busy-wait with the event loop blocked while the
+ * first handle's transaction awaits — a self-deadlock. Handles of one process take turns.
+ */
+const sqliteMutexes = new Map<string, Mutex>();
+function sqliteMutex(conn: AbstractSqlConnection): Mutex {
+  const file = String((conn as unknown as { config: { get(k: string): unknown } }).config.get('dbName'));
+  let m = sqliteMutexes.get(file);
+  if (!m) sqliteMutexes.set(file, (m = new Mutex()));
+  return m;
+}
+
+/**
+ * Expand array parameters: `IN (?)` with [a, b] becomes `IN (?, ?)` with a, b bound separately
+ * (an empty array becomes `NULL`, which matches nothing). Placeholders inside quoted literals
+ * are left alone. Exported for tests.
+ */
+export function expandArrays(sql: string, params: readonly unknown[]): [string, unknown[]] {
+  if (!params.some(Array.isArray)) return [sql, [...params]];
+  let out = '';
+  const values: unknown[] = [];
+  let p = 0;
+  let quote: string | null = null;
+  for (let i = 0; i < sql.length; i++) {
+    const c = sql[i];
+    if (quote) {
+      if (c === quote) quote = null;
+      out += c;
+    } else if (c === "'" || c === '"' || c === '`') {
+      quote = c;
+      out += c;
+    } else if (c === '?') {
+      const v = params[p++];
+      if (Array.isArray(v)) {
+        out += v.length ? v.map(() => '?').join(', ') : 'NULL';
+        values.push(...v);
+      } else {
+        out += '?';
+        values.push(v);
+      }
+    } else {
+      out += c;
+    }
+  }
+  return [out, values];
+}
+
 function normalizeRun(res: unknown): RunResult {
   if (Array.isArray(res)) return { affectedRows: res.length, insertId: 0, rows: res as Record<string, unknown>[] };
   const r = (res ?? {}) as { affectedRows?: unknown; insertId?: unknown; rows?: unknown };
@@ -103,15 +151,22 @@ function pad(n: number, w = 2): string {
 /** Build the SqlStore over a MikroORM SQL connection. */
 export function createSqlStore(conn: AbstractSqlConnection, dialect: Dialect): SqlStore {
   const mysql = dialect !== 'sqlite';
-  const exec = (sql: string, params: unknown[] | undefined, method: 'all' | 'run', ctx?: unknown) =>
-    conn.execute(sql, params ?? [], method, ctx as never);
-  const mutex = new Mutex();
+  // Values go to the driver as real bindings (knex.raw), never spliced into the SQL text by us
+  // or by MikroORM's client-side formatter; arrays bound to `IN (?)` expand to a list.
+  const transform = (conn as unknown as { transformRawResult(res: unknown, method: string): unknown }).transformRawResult.bind(conn);
+  const exec = async (sql: string, params: unknown[] | undefined, method: 'all' | 'run', ctx?: unknown) => {
+    const [text, values] = expandArrays(sql, params ?? []);
+    const q = conn.getKnex().raw(text, values as never);
+    if (ctx) q.transacting(ctx as never);
+    return transform(await q, method);
+  };
+  const mutex = mysql ? new Mutex() : sqliteMutex(conn);
 
   const base = {
     dialect,
     mysql,
-    now: mysql ? 'UTC_TIMESTAMP(6)' : "CAST(unixepoch('subsec') * 1000 AS INTEGER)",
-    nowPlus: mysql ? '(UTC_TIMESTAMP(6) + INTERVAL ? MICROSECOND)' : "(CAST(unixepoch('subsec') * 1000 AS INTEGER) + ?)",
+    now: mysql ? 'UTC_TIMESTAMP(6)' : "CAST(ROUND(unixepoch('subsec') * 1000) AS INTEGER)",
+    nowPlus: mysql ? '(UTC_TIMESTAMP(6) + INTERVAL ? MICROSECOND)' : "(CAST(ROUND(unixepoch('subsec') * 1000) AS INTEGER) + ?)",
     ms: (durationMs: number) => (mysql ? Math.round(durationMs * 1000) : Math.round(durationMs)),
     date(value: unknown): Date | null {
       if (value === null || value === undefined) return null;
