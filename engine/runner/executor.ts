@@ -13,7 +13,7 @@ import type { SqlStore } from '../store/sql';
 import type { ClaimedExecution, WaitFor } from '../store/types';
 import { LiveContext } from '../workflow/context';
 import { checkNothingLeft } from '../workflow/replay';
-import { ExecutionSession, type SessionEmit } from '../workflow/session';
+import { ExecutionSession, type SessionEmit, type SessionOptions } from '../workflow/session';
 import type { WorkflowDefinition } from '../workflow/define-workflow';
 
 /** How one run of an execution ended. */
@@ -42,6 +42,8 @@ export interface ExecuteOptions {
   emit?: SessionEmit;
   nudge?: () => void;
   logger?: Logger;
+  /** Group commit of plain checkpoints (see commit-batcher.ts). */
+  commitEvents?: SessionOptions['commitEvents'];
   /** Receives the session once created (the runner uses it to forward cancellations). */
   onSession?: (session: ExecutionSession) => void;
 }
@@ -59,6 +61,7 @@ export async function executeClaimed(opts: ExecuteOptions): Promise<ExecutionOut
     emit: opts.emit ?? (() => undefined),
     nudge: opts.nudge ?? (() => undefined),
     logger,
+    commitEvents: opts.commitEvents,
   });
   opts.onSession?.(session);
   const onAbort = () => session.die({ kind: 'aborted', reason: String(opts.signal?.reason ?? 'aborted') });

@@ -13,12 +13,14 @@ import { recordError, ValidationError } from '../errors';
 import { createLogger } from '../logger';
 import { createInstanceId } from '../instance-id';
 import { resolveDatabase, type Database } from '../store/database';
-import { cancelRequests, claimExecutions, hasDueWork, heldLeases, refreshLeases, releaseExpiredLeases, releaseLeases, requeueOrphans, sweepAdmissions } from '../store/claims';
+import { cancelRequests, claimExecutions, hasDueWork, heldLeases, releaseExpiredLeases, releaseLeases, requeueOrphans, sweepAdmissions } from '../store/claims';
+import { refreshOwnerLocks } from '../store/locks';
 import { notifier } from '../store/notifier';
 import { markStaleRunners, registerRunner, stopRunner, touchRunner } from '../store/runners';
 import type { ClaimedExecution } from '../store/types';
 import type { ExecutionSession } from '../workflow/session';
 import { executeClaimed, type ExecutionOutcome } from './executor';
+import { CommitBatcher } from './commit-batcher';
 import { resolveRunnerOptions, type ResolvedRunnerOptions, type RunnerOptions } from './options';
 import { startPoller, type Poller, type TickResult } from './poller';
 import type { RunnerEventName, RunnerEvents } from './events';
@@ -55,6 +57,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
   #unsubscribe?: () => void;
   #stopping?: Promise<void>;
   #heartbeatBusy = false;
+  #batcher: CommitBatcher;
   #watchdogBusy = false;
 
   /** @internal use createRunner */
@@ -66,6 +69,12 @@ export class Runner extends EventEmitter<RunnerEvents> {
     this.id = options.instanceId ?? createInstanceId();
     this.#log = logger.child({ component: 'runner', runner: this.id });
     this.#queue = new PQueue({ concurrency: options.concurrency });
+    this.#batcher = new CommitBatcher(db.sql);
+  }
+
+  /** Checkpoint statements sent and checkpoints they carried (group commit). */
+  get commitStats(): { statements: number; checkpoints: number } {
+    return { ...this.#batcher.stats };
   }
 
   get state(): RunnerState { return this.#state; }
@@ -182,6 +191,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
         store: this.#db.sql, execution, definition, owner: this.id,
         holdWaitsUpToMs: this.options.holdWaitsUpToMs, payloadLimitBytes: this.options.payloadLimitBytes,
         leaseValid: () => performance.now() < held.validUntil,
+        commitEvents: (item) => this.#batcher.submit(item),
         signal: held.abort.signal,
         emit: (event, data) => this.#safeEmit(event as RunnerEventName, data as never),
         nudge: () => notifier(this.#db.url).emit('work'),
@@ -239,7 +249,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
     try {
       const sentAt = performance.now();
       const before = [...this.#held.values()];
-      const refreshed = before.length ? await refreshLeases(this.#db.sql, this.id, this.options.leaseTtlMs) : 0;
+      const refreshed = before.length ? await refreshOwnerLocks(this.#db.sql, this.id, this.options.leaseTtlMs) : 0;
       await touchRunner(this.#db.sql, this.id, this.#state === RunnerState.draining ? 'draining' : 'live');
       if (before.length === 0) return;
       let confirmed: Set<string>;

@@ -218,15 +218,6 @@ export async function hasDueWork(store: SqlStore, workflows: readonly string[]):
   return rows.length > 0;
 }
 
-/** Heartbeat: extend every unexpired lease row of `owner` in one statement; returns how many. */
-export async function refreshLeases(store: SqlStore, owner: string, ttlMs: number): Promise<number> {
-  const res = await store.run(
-    `UPDATE distributed_locks SET expires_at = ${store.nowPlus}, updated_at = ${store.now} WHERE owner = ? AND expires_at > ${store.now}`,
-    [store.ms(ttlMs), owner],
-  );
-  return res.affectedRows;
-}
-
 /** The execution leases `owner` still holds (unexpired), as (execution id, token). */
 export async function heldLeases(store: SqlStore, owner: string): Promise<{ executionId: string; token: number }[]> {
   const rows = await store.all<{ lock_key: unknown; token: unknown }>(

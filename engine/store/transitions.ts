@@ -58,7 +58,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const UNKNOWN_OUTCOME_RETRY_MS = 120_000;
 
 /** True when a plan only appends events: the one-statement fast path applies. */
-function eventsOnly(plan: CommitPlan): boolean {
+export function eventsOnly(plan: CommitPlan): boolean {
   return !plan.finish && !plan.suspend && !plan.children?.length && !plan.consumeSignal && !plan.recheck &&
     plan.customStatus === undefined && plan.stepAttempt === undefined && plan.events.length > 0;
 }
@@ -131,7 +131,7 @@ export async function insertEventsFenced(q: SqlRunner, store: SqlStore, items: r
   return failed;
 }
 
-async function eventsLanded(q: SqlRunner, lease: Lease, events: readonly NewEvent[]): Promise<boolean> {
+export async function eventsLanded(q: SqlRunner, lease: Lease, events: readonly NewEvent[]): Promise<boolean> {
   const rows = await q.all<{ n: unknown }>(
     'SELECT COUNT(*) AS n FROM workflow_events WHERE execution_id = ? AND seq IN (?) AND lease_token = ?',
     [lease.executionId, events.map((e) => e.seq), lease.token],
@@ -140,7 +140,7 @@ async function eventsLanded(q: SqlRunner, lease: Lease, events: readonly NewEven
 }
 
 /** The fence matched nothing: throw CancelRequested or LeaseLostError, whichever is true. */
-async function explainFenceFailure(q: SqlRunner, store: SqlStore, lease: Lease): Promise<never> {
+export async function explainFenceFailure(q: SqlRunner, store: SqlStore, lease: Lease): Promise<never> {
   const row = await findExecution(q, store, lease.executionId);
   if (row && row.leaseToken === lease.token && row.status === 'running' && row.cancelReason !== null) throw new CancelRequested(row.cancelReason);
   throw new LeaseLostError(lease.executionId, lease.token, row ? `now token ${row.leaseToken}, status ${row.status}` : 'execution vanished');

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { CancelledError, LeaseLostError, NonDeterminismError, type RecordedError } from '../errors';
 import { findExecution } from '../store/executions';
 import { nextSignal, type StoredSignal } from '../store/signals';
-import { CancelRequested, commitFenced, type CommitPlan } from '../store/transitions';
+import { CancelRequested, commitFenced, eventsOnly, type CommitPlan, type FencedEvents } from '../store/transitions';
 import type { SqlRunner, SqlStore } from '../store/sql';
 import { EventKind, type ClaimedExecution, type ExecutionRecord, type HistoryEvent, type Lease, type NewEvent, type NewExecution, type WaitFor } from '../store/types';
 import { matchEvent } from './replay';
@@ -40,6 +40,8 @@ export interface SessionOptions {
   emit: SessionEmit;
   nudge: () => void;
   logger: Logger;
+  /** Group commit of plain checkpoints (the runner's batcher); default: one statement each. */
+  commitEvents?: (item: FencedEvents) => Promise<void>;
 }
 
 /** A command's commit request (the session adds buffered events, status and nextSeq). */
@@ -204,7 +206,9 @@ export class ExecutionSession {
     };
     for (;;) {
       try {
-        const res = await commitFenced(this.store, this.lease, plan);
+        const res = this.#opts.commitEvents && eventsOnly(plan)
+          ? await this.#opts.commitEvents({ lease: this.lease, events: plan.events, ignoreCancel: plan.ignoreCancel === true }).then(() => 'committed' as const)
+          : await commitFenced(this.store, this.lease, plan);
         if (res === 'committed') {
           this.#buffered = this.#buffered.filter((b) => !events.includes(b));
           this.#customStatus = undefined;
