@@ -13,6 +13,11 @@ export interface StepContext {
   readonly idempotencyKey: string;
   /** 1-based attempt of this step. */
   readonly attempt: number;
+  /**
+   * The fencing token of the lease this attempt runs under: pass it to outside systems that can
+   * reject writes from an older holder (it grows with every new grant of the execution).
+   */
+  readonly leaseToken: number;
   /** Aborted on start-to-close timeout, cancellation or lease loss. */
   readonly signal: AbortSignal;
 }

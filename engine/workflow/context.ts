@@ -92,7 +92,7 @@ export class LiveContext implements WorkflowContext {
     else outer.addEventListener('abort', onOuter, { once: true });
     let timer: NodeJS.Timeout | undefined;
     try {
-      const body = Promise.resolve().then(() => fn({ idempotencyKey: `${this.executionId}:${seq}:${name}`, attempt, signal: ac.signal }));
+      const body = Promise.resolve().then(() => fn({ idempotencyKey: `${this.executionId}:${seq}:${name}`, attempt, signal: ac.signal, leaseToken: this.#s.lease.token }));
       const raced = timeoutMs === undefined ? body : Promise.race([body, new Promise<never>((_, reject) => {
         timer = setTimeout(() => {
           const err = new TimeoutError(`step "${name}" timed out after ${timeoutMs} ms (attempt ${attempt})`);
