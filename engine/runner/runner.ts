@@ -57,6 +57,8 @@ export class Runner extends EventEmitter<RunnerEvents> {
   #unsubscribe?: () => void;
   #stopping?: Promise<void>;
   #heartbeatBusy = false;
+  /** A claim is in flight: its lease rows exist before they are tracked in #held. */
+  #claiming = false;
   #batcher: CommitBatcher;
   #watchdogBusy = false;
 
@@ -165,7 +167,13 @@ export class Runner extends EventEmitter<RunnerEvents> {
     const names = [...this.options.workflows.keys()];
     if (!(await hasDueWork(this.#db.sql, names))) return 'idle';
     const startedAt = performance.now();
-    const claimed = await claimExecutions(this.#db.sql, { owner: this.id, workflows: names, limit: free, leaseTtlMs: this.options.leaseTtlMs });
+    this.#claiming = true;
+    let claimed: ClaimedExecution[];
+    try {
+      claimed = await claimExecutions(this.#db.sql, { owner: this.id, workflows: names, limit: free, leaseTtlMs: this.options.leaseTtlMs });
+    } finally {
+      this.#claiming = false;
+    }
     for (const execution of claimed) {
       const held: Held = { execution, validUntil: startedAt + this.#validityMs(), abort: new AbortController() };
       this.#held.set(execution.id, held);
@@ -199,8 +207,13 @@ export class Runner extends EventEmitter<RunnerEvents> {
         onSession: (s) => { held.session = s; if (this.#state === RunnerState.draining) s.drain(); },
       });
     } catch (err) {
-      this.#log.error({ err, execution_id: execution.id, workflow: execution.workflowName }, 'execution run failed; its lease will expire');
       this.#held.delete(execution.id);
+      // The heartbeat extends every lock row this runner owns, so an abandoned lease would never
+      // expire while the runner lives (bench/chaos: a killed connection during loadHistory left an
+      // execution, and its template key, stuck): hand it back, fenced by its token.
+      const handedBack = await this.#handBack(execution.id, execution.leaseToken);
+      this.#log.error({ err, execution_id: execution.id, workflow: execution.workflowName, handed_back: handedBack },
+        handedBack ? 'execution run failed; handed back' : 'execution run failed; could not hand it back');
       return;
     }
     this.#held.delete(execution.id);
@@ -229,7 +242,12 @@ export class Runner extends EventEmitter<RunnerEvents> {
         this.#safeEmit('lease:lost', { ...ref, leaseToken: execution.leaseToken, detail: outcome.detail });
         break;
       case 'aborted':
-        if (outcome.reason.startsWith('lease lost')) break;
+        if (outcome.reason.startsWith('lease lost')) {
+          // Found by the heartbeat or the watchdog rather than by a fence: say so just the same.
+          log.warn({ lease_token: execution.leaseToken, detail: outcome.reason }, 'lease lost; local run aborted');
+          this.#safeEmit('lease:lost', { ...ref, leaseToken: execution.leaseToken, detail: outcome.reason });
+          break;
+        }
         // Shutdown or drain: hand it back at once so a peer need not wait for the TTL.
         try {
           this.#released += await releaseLeases(this.#db.sql, this.id, [{ executionId: execution.id, token: execution.leaseToken }]);
@@ -242,6 +260,20 @@ export class Runner extends EventEmitter<RunnerEvents> {
     }
   }
 
+  /** Release one lease after a failed run; retried until it surely expired on its own. */
+  async #handBack(executionId: string, token: number): Promise<boolean> {
+    const deadline = performance.now() + this.options.leaseTtlMs * 2;
+    for (let i = 0; ; i++) {
+      try {
+        await releaseLeases(this.#db.sql, this.id, [{ executionId, token }]);
+        return true;
+      } catch {
+        if (performance.now() > deadline) return false;
+        await new Promise<void>((r) => setTimeout(r, Math.min(1000, 100 * 2 ** i)));
+      }
+    }
+  }
+
   // ── heartbeat ────────────────────────────────────────────────────────────────────────────
   async #heartbeat(): Promise<void> {
     if (this.#heartbeatBusy || this.#state === RunnerState.stopped) return;
@@ -249,21 +281,28 @@ export class Runner extends EventEmitter<RunnerEvents> {
     try {
       const sentAt = performance.now();
       const before = [...this.#held.values()];
-      const refreshed = before.length ? await refreshOwnerLocks(this.#db.sql, this.id, this.options.leaseTtlMs) : 0;
+      const refreshed = await refreshOwnerLocks(this.#db.sql, this.id, this.options.leaseTtlMs);
       await touchRunner(this.#db.sql, this.id, this.#state === RunnerState.draining ? 'draining' : 'live');
-      if (before.length === 0) return;
+      if (before.length === 0 && refreshed === 0) return;
       let confirmed: Set<string>;
-      if (refreshed >= before.length) {
+      if (refreshed === before.length) {
         confirmed = new Set(before.map((h) => h.execution.id));
       } else {
         const leases = await heldLeases(this.#db.sql, this.id);
         confirmed = new Set(leases.filter((l) => this.#held.get(l.executionId)?.execution.leaseToken === l.token).map((l) => l.executionId));
+        // Rows we own but no longer track (a run that failed and could not hand back): the
+        // heartbeat would keep them alive forever, so hand them back now, fenced by token.
+        const strays = this.#claiming ? [] : leases.filter((l) => this.#held.get(l.executionId)?.execution.leaseToken !== l.token);
+        if (strays.length) {
+          const n = await releaseLeases(this.#db.sql, this.id, strays);
+          this.#log.warn({ count: strays.length, requeued: n }, 'released lease rows this runner no longer tracks');
+        }
       }
       for (const h of before) {
         if (confirmed.has(h.execution.id)) h.validUntil = Math.max(h.validUntil, sentAt + this.#validityMs());
         else if (this.#held.get(h.execution.id) === h) h.abort.abort('lease lost: not refreshed by the heartbeat');
       }
-      for (const c of await cancelRequests(this.#db.sql, this.id)) this.#held.get(c.executionId)?.session?.requestCancel(c.reason);
+      if (before.length) for (const c of await cancelRequests(this.#db.sql, this.id)) this.#held.get(c.executionId)?.session?.requestCancel(c.reason);
     } catch (error) {
       this.#log.warn({ err: error }, 'heartbeat failed');
       this.#safeEmit('heartbeat:error', { error });

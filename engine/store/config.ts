@@ -53,8 +53,13 @@ export function buildOrmConfig(settings: ConnectionSettings, logger: Logger, tun
         min: 1, max: 1,
         afterCreate: (conn: { pragma(s: string): unknown }, done: (err: unknown, c: unknown) => void) => {
           try {
+            // MikroORM's libsql dialect deems a connection older than 10 s invalid, so the pool
+            // would swap it between two statements of one BEGIN IMMEDIATE … COMMIT (sql.ts runs
+            // them on "the" single connection): the first half rolled back, the rest autocommitted.
+            // A local file connection never goes stale: keep it for the life of the pool.
+            (conn as { __created?: number }).__created = Number.POSITIVE_INFINITY;
+            conn.pragma('busy_timeout = 10000'); // first: switching to WAL must wait, not fail
             conn.pragma('journal_mode = WAL');
-            conn.pragma('busy_timeout = 10000');
             conn.pragma('synchronous = NORMAL');
             done(null, conn);
           } catch (err) {
@@ -62,7 +67,8 @@ export function buildOrmConfig(settings: ConnectionSettings, logger: Logger, tun
           }
         },
       },
-      migrations: { ...migrations, migrationsList: sqliteMigrations, transactional: true, allOrNothing: true },
+      // Transaction handled by migrate() itself (BEGIN IMMEDIATE under a lock file, database.ts).
+      migrations: { ...migrations, migrationsList: sqliteMigrations, transactional: false, allOrNothing: false },
     }) as Options;
   }
   const define = settings.dialect === 'mariadb' ? defineMariaDb : defineMySql;

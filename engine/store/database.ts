@@ -77,7 +77,19 @@ export async function openDatabase(url: string = DEFAULT_DB_URL, options: OpenDa
     async migrate() {
       if (settings.dialect === 'sqlite') {
         if (settings.dbName === ':memory:') return migrateWithRetry(orm);
-        return withFileLock(`${settings.dbName}.migrate.lock`, () => migrateWithRetry(orm));
+        // Under the lock file, one IMMEDIATE transaction on the single connection: MikroORM's own
+        // deferred migration transaction fails with BUSY against a racing reader and then cannot
+        // be retried (its stored transaction is never cleared).
+        return withFileLock(`${settings.dbName}.migrate.lock`, async () => {
+          await conn.execute('BEGIN IMMEDIATE', [], 'run');
+          try {
+            await orm.getMigrator().up();
+            await conn.execute('COMMIT', [], 'run');
+          } catch (err) {
+            await conn.execute('ROLLBACK', [], 'run').catch(() => undefined);
+            throw err;
+          }
+        });
       }
       // A private two-connection pool: one connection holds a named lock while the migrator
       // runs on the other (the main pool may be a single connection).

@@ -118,11 +118,15 @@ export async function insertEventsFenced(q: SqlRunner, store: SqlStore, items: r
     }
   }
   const expected = rows.length;
+  // The fence must be a LOCKING read: under READ COMMITTED the SELECT of an INSERT … SELECT is
+  // otherwise a consistent (snapshot) read that neither waits for an in-flight claim nor stops
+  // the watchdog from re-queueing the row before this insert lands, so a stale holder's row
+  // could commit after its lease was granted to someone else (bench/chaos found it).
   const res = await q.run(
     'INSERT INTO workflow_events (execution_id, seq, kind, name, status, payload, attempt, lease_token, created_at) ' +
       `SELECT v.execution_id, v.seq, v.kind, v.name, v.status, v.payload, v.attempt, v.lease_token, ${store.now} ` +
       `FROM (${rows.join(' UNION ALL ')}) AS v JOIN workflow_executions e ON e.id = v.execution_id AND e.lease_token = v.lease_token ` +
-      "AND e.status = 'running' AND (v.any_cancel = 1 OR e.cancel_reason IS NULL)",
+      "AND e.status = 'running' AND (v.any_cancel = 1 OR e.cancel_reason IS NULL)" + (store.mysql ? ' LOCK IN SHARE MODE' : ''),
     params,
   );
   if (res.affectedRows >= expected) return [];

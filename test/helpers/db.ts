@@ -1,11 +1,14 @@
 /**
  * One database per test file, on every dialect under test. `describeEachDb` runs a suite
  * once on SQLite (a fresh temp file) and once on MariaDB/MySQL (a fresh database named after
- * the file), each migrated; suites never see each other's rows.
+ * the file and the checkout), each migrated; suites never see each other's rows, and two
+ * checkouts testing against one server at once (a CI clone next to a working tree) never
+ * drop each other's databases.
  */
+import { createHash } from 'node:crypto';
 import { rmSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { openDatabase, type Database } from '../../engine/store/database';
 
 /** Base URL of the test server, without a database. */
@@ -19,6 +22,9 @@ export function testDialects(): ('sqlite' | 'mysql')[] {
   return state === 'down' || state === 'off' ? ['sqlite'] : ['sqlite', 'mysql'];
 }
 
+/** Six hex digits naming this checkout; MySQL database names are server-wide. */
+const CHECKOUT_TAG = createHash('sha1').update(resolve(__dirname, '..', '..')).digest('hex').slice(0, 6);
+
 /** A URL for a fresh, per-file database of `kind` (the database is dropped and re-created). */
 export async function freshDbUrl(kind: 'sqlite' | 'mysql', name: string): Promise<string> {
   const safe = name.replace(/[^A-Za-z0-9_]/g, '_').slice(0, 48);
@@ -29,7 +35,7 @@ export async function freshDbUrl(kind: 'sqlite' | 'mysql', name: string): Promis
     for (const suffix of ['', '-wal', '-shm']) rmSync(file + suffix, { force: true });
     return `sqlite:${file}`;
   }
-  const dbName = `lft_${safe}`;
+  const dbName = `lft_${CHECKOUT_TAG}_${safe}`;
   const admin = await openDatabase(`${mysqlBaseUrl()}/leaseflow_test_probe`);
   try {
     await admin.sql.run(`DROP DATABASE IF EXISTS \`${dbName}\``);
