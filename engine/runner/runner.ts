@@ -220,7 +220,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
     const log = this.#log.child({ execution_id: execution.id, workflow: execution.workflowName });
     switch (outcome.kind) {
       case 'completed':
-        log.debug('execution completed');
+        log.info('execution completed');
         notifier(this.#db.url).emit('finished', execution.id);
         this.#safeEmit('execution:completed', { ...ref, output: outcome.output });
         break;

@@ -106,7 +106,7 @@ export class ExecutionSession {
 
   /** The database clock now, estimated from the claim's reading plus local monotonic time. */
   dbNowMs(): number {
-    return this.record.dbNow.getTime() + (performance.now() - this.#claimedAtMono);
+    return Math.round(this.record.dbNow.getTime() + (performance.now() - this.#claimedAtMono));
   }
 
   /** The recorded event at `seq` (see replay.ts); non-determinism ends the run. */
