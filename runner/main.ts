@@ -2,7 +2,7 @@
  * One runner process: reads its settings from the environment and argv (the only place that
  * does), loads workflow modules, starts a runner and stops it on SIGTERM/SIGINT.
  *   LEASEFLOW_DB_URL, LEASEFLOW_WORKFLOWS (module or directory), LEASEFLOW_CONCURRENCY,
- *   LEASEFLOW_LEASE_TTL, LEASEFLOW_POLL_INTERVAL, LEASEFLOW_DRAIN_TIMEOUT, LOG_LEVEL
+ *   LEASEFLOW_LEASE_TTL, LEASEFLOW_POLL_INTERVAL, LEASEFLOW_DRAIN_TIMEOUT, LEASEFLOW_POOL_MAX, LOG_LEVEL
  */
 import { createLogger, createRunner, type RunnerOptions } from '../engine';
 import { loadWorkflows } from './load-workflows';
@@ -21,6 +21,7 @@ export async function runRunnerProcess(env: NodeJS.ProcessEnv = process.env): Pr
     pollInterval: env.LEASEFLOW_POLL_INTERVAL,
     drainTimeout: env.LEASEFLOW_DRAIN_TIMEOUT,
     instanceId: env.LEASEFLOW_INSTANCE_ID,
+    poolMax: env.LEASEFLOW_POOL_MAX ? Number(env.LEASEFLOW_POOL_MAX) : undefined,
   };
   const runner = await createRunner(options);
   const stopped = handleSignals(runner, logger);

@@ -44,6 +44,8 @@ export interface ExecuteOptions {
   logger?: Logger;
   /** Group commit of plain checkpoints (see commit-batcher.ts). */
   commitEvents?: SessionOptions['commitEvents'];
+  /** Group commit of terminal commits (see finish-batcher.ts). */
+  commitFinish?: SessionOptions['commitFinish'];
   /** Receives the session once created (the runner uses it to forward cancellations). */
   onSession?: (session: ExecutionSession) => void;
 }
@@ -62,6 +64,7 @@ export async function executeClaimed(opts: ExecuteOptions): Promise<ExecutionOut
     nudge: opts.nudge ?? (() => undefined),
     logger,
     commitEvents: opts.commitEvents,
+    commitFinish: opts.commitFinish,
   });
   opts.onSession?.(session);
   const onAbort = () => session.die({ kind: 'aborted', reason: String(opts.signal?.reason ?? 'aborted') });

@@ -25,7 +25,7 @@ export interface RunnerOptions {
   heartbeatInterval?: Duration;
   /** Poll period while there is room for work. @default '500ms' */
   pollInterval?: Duration;
-  /** Watchdog period (expired leases of dead runners). @default min(pollInterval * 2, 1s) */
+  /** Watchdog period (expired leases of dead runners). @default min(pollInterval, 1s) */
   watchdogInterval?: Duration;
   /** Graceful shutdown waits this long for running steps before releasing the rest. @default '10s' */
   drainTimeout?: Duration;
@@ -39,6 +39,11 @@ export interface RunnerOptions {
   migrate?: boolean;
   /** Size limit of results and outputs. @default 2 MiB */
   payloadLimitBytes?: number;
+  /**
+   * Connections of the pool the runner opens when `db` is a URL (MySQL family): enough for the
+   * claims, heartbeat and the commits of concurrent executions to overlap. @default min(concurrency, 50), at least 10
+   */
+  poolMax?: number;
 }
 
 /** Resolved options. */
@@ -54,6 +59,7 @@ export interface ResolvedRunnerOptions {
   readonly instanceId?: string;
   readonly migrate: boolean;
   readonly payloadLimitBytes: number;
+  readonly poolMax: number;
 }
 
 /** Validate and default runner options. */
@@ -74,7 +80,9 @@ export function resolveRunnerOptions(o: RunnerOptions): ResolvedRunnerOptions {
   if (heartbeatIntervalMs <= 0 || heartbeatIntervalMs >= leaseTtlMs) throw new ValidationError(`heartbeatInterval must be above 0 and below leaseTtl (${leaseTtlMs} ms)`, 'heartbeatInterval');
   const pollIntervalMs = toMs(o.pollInterval ?? '500ms', 'pollInterval');
   if (pollIntervalMs < 10) throw new ValidationError('pollInterval must be at least 10ms', 'pollInterval');
-  const watchdogIntervalMs = o.watchdogInterval === undefined ? Math.min(pollIntervalMs * 2, 1000) : toMs(o.watchdogInterval, 'watchdogInterval');
+  // A dead peer's executions must resume within leaseTtl + pollInterval (SPEC §4.3): its expired
+  // leases are found by a watchdog tick, so the watchdog may not tick less often than we poll.
+  const watchdogIntervalMs = o.watchdogInterval === undefined ? Math.min(pollIntervalMs, 1000) : toMs(o.watchdogInterval, 'watchdogInterval');
   if (watchdogIntervalMs < 10) throw new ValidationError('watchdogInterval must be at least 10ms', 'watchdogInterval');
   const drainTimeoutMs = toMs(o.drainTimeout ?? '10s', 'drainTimeout');
   const holdWaitsUpToMs = toMs(o.holdWaitsUpTo ?? '1s', 'holdWaitsUpTo');
@@ -83,8 +91,10 @@ export function resolveRunnerOptions(o: RunnerOptions): ResolvedRunnerOptions {
   }
   const payloadLimitBytes = o.payloadLimitBytes ?? DEFAULT_PAYLOAD_LIMIT_BYTES;
   if (!Number.isInteger(payloadLimitBytes) || payloadLimitBytes < 1) throw new ValidationError('payloadLimitBytes must be a positive integer', 'payloadLimitBytes');
+  const poolMax = o.poolMax ?? Math.max(10, Math.min(concurrency, 50));
+  if (!Number.isInteger(poolMax) || poolMax < 1 || poolMax > 1000) throw new ValidationError('poolMax must be an integer between 1 and 1000', 'poolMax');
   return Object.freeze({
     workflows, concurrency, leaseTtlMs, heartbeatIntervalMs, pollIntervalMs, watchdogIntervalMs, drainTimeoutMs, holdWaitsUpToMs,
-    instanceId: o.instanceId, migrate: o.migrate ?? true, payloadLimitBytes,
+    instanceId: o.instanceId, migrate: o.migrate ?? true, payloadLimitBytes, poolMax,
   });
 }

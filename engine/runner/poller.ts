@@ -31,12 +31,19 @@ export function startPoller(o: PollerOptions): Poller {
   let nudged = false;
   let failures = 0;
 
-  const pause = (ms: number) => new Promise<void>((resolve) => {
-    if (nudged || stopped) { nudged = false; resolve(); return; }
-    const t = setTimeout(done, ms);
-    wake = done;
-    function done() { clearTimeout(t); wake = undefined; nudged = false; resolve(); }
-  });
+  /** Sleep up to `ms`, ended early by nudge/stop; `cancel` disarms it when something else won. */
+  const pausable = (ms: number) => {
+    let cancel = () => undefined as void;
+    const promise = new Promise<void>((resolve) => {
+      if (nudged || stopped) { nudged = false; resolve(); return; }
+      const t = setTimeout(done, ms);
+      wake = done;
+      cancel = () => { clearTimeout(t); if (wake === done) wake = undefined; resolve(); };
+      function done() { clearTimeout(t); if (wake === done) wake = undefined; nudged = false; resolve(); }
+    });
+    return { promise, cancel };
+  };
+  const pause = (ms: number) => pausable(ms).promise;
 
   const loop = (async () => {
     while (!stopped) {
@@ -51,7 +58,11 @@ export function startPoller(o: PollerOptions): Poller {
         continue;
       }
       if (stopped) break;
-      if (result === 'full') await Promise.race([o.waitForCapacity(), pause(o.intervalMs * 20)]);
+      if (result === 'full') {
+        const p = pausable(o.intervalMs * 20);
+        await Promise.race([o.waitForCapacity(), p.promise]);
+        p.cancel();
+      }
       else if (result === 'idle') await pause(o.intervalMs);
     }
   })();

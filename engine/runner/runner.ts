@@ -21,6 +21,7 @@ import type { ClaimedExecution } from '../store/types';
 import type { ExecutionSession } from '../workflow/session';
 import { executeClaimed, type ExecutionOutcome } from './executor';
 import { CommitBatcher } from './commit-batcher';
+import { FinishBatcher } from './finish-batcher';
 import { resolveRunnerOptions, type ResolvedRunnerOptions, type RunnerOptions } from './options';
 import { startPoller, type Poller, type TickResult } from './poller';
 import type { RunnerEventName, RunnerEvents } from './events';
@@ -60,6 +61,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
   /** A claim is in flight: its lease rows exist before they are tracked in #held. */
   #claiming = false;
   #batcher: CommitBatcher;
+  #finisher: FinishBatcher;
   #watchdogBusy = false;
 
   /** @internal use createRunner */
@@ -72,11 +74,12 @@ export class Runner extends EventEmitter<RunnerEvents> {
     this.#log = logger.child({ component: 'runner', runner: this.id });
     this.#queue = new PQueue({ concurrency: options.concurrency });
     this.#batcher = new CommitBatcher(db.sql);
+    this.#finisher = new FinishBatcher(db.sql);
   }
 
   /** Checkpoint statements sent and checkpoints they carried (group commit). */
-  get commitStats(): { statements: number; checkpoints: number } {
-    return { ...this.#batcher.stats };
+  get commitStats(): { statements: number; checkpoints: number; finishTransactions: number; finishes: number } {
+    return { ...this.#batcher.stats, finishTransactions: this.#finisher.stats.transactions, finishes: this.#finisher.stats.finishes };
   }
 
   get state(): RunnerState { return this.#state; }
@@ -200,6 +203,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
         holdWaitsUpToMs: this.options.holdWaitsUpToMs, payloadLimitBytes: this.options.payloadLimitBytes,
         leaseValid: () => performance.now() < held.validUntil,
         commitEvents: (item) => this.#batcher.submit(item),
+        commitFinish: (item) => this.#finisher.submit(item),
         signal: held.abort.signal,
         emit: (event, data) => this.#safeEmit(event as RunnerEventName, data as never),
         nudge: () => notifier(this.#db.url).emit('work'),
@@ -360,6 +364,6 @@ export class Runner extends EventEmitter<RunnerEvents> {
 export async function createRunner(options: RunnerOptions): Promise<Runner> {
   const resolved = resolveRunnerOptions(options);
   const logger = options.logger ?? createLogger();
-  const { db, owned } = await resolveDatabase(options.db, { logger });
+  const { db, owned } = await resolveDatabase(options.db, { logger, poolMax: resolved.poolMax });
   return new Runner(db, owned, resolved, logger);
 }

@@ -65,7 +65,9 @@ export function isConnectionError(err: unknown): boolean {
     'ER_SERVER_SHUTDOWN', 'ER_CMD_CONNECTION_CLOSED', 'ER_POOL_ALREADY_CLOSED'];
   if (e.code && codes.includes(e.code)) return true;
   if (typeof e.errno === 'number' && [1927, 1053, 2006, 2013, 45009, 45012, 45028].includes(e.errno)) return true;
-  if (typeof e.message === 'string' && /Connection lost|socket has unexpectedly been closed|Cannot execute new commands: connection closed|connection closed|ECONNRESET|ECONNREFUSED|Connection was killed|server shutdown|Knex: Timeout acquiring a connection/i.test(e.message)) return true;
+  // knex ends a transaction whose connection died between two statements and fails the next
+  // one with "Transaction query already complete": the connection is gone, the outcome unknown.
+  if (typeof e.message === 'string' && /Connection lost|socket has unexpectedly been closed|Cannot execute new commands: connection closed|connection closed|ECONNRESET|ECONNREFUSED|Connection was killed|server shutdown|Knex: Timeout acquiring a connection|Transaction query already complete/i.test(e.message)) return true;
   return e.cause !== undefined && e.cause !== err ? isConnectionError(e.cause) : false;
 }
 

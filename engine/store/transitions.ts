@@ -7,7 +7,7 @@
  */
 import { LeaseLostError, LeaseflowError } from '../errors';
 import { executionLockKey } from './lock-keys';
-import { findExecution, insertExecution, wakeExecution } from './executions';
+import { findExecution, insertExecution, isDuplicateKeyError, wakeExecution } from './executions';
 import { insertEvents } from './events';
 import { consumeSignal } from './signals';
 import { isConnectionError, type SqlRunner, type SqlStore } from './sql';
@@ -74,7 +74,16 @@ export async function commitFenced(store: SqlStore, lease: Lease, plan: CommitPl
   for (let attempt = 1; ; attempt++) {
     try {
       if (fast) {
-        const failed = await insertEventsFenced(store, store, [{ lease, events: plan.events, ignoreCancel: plan.ignoreCancel === true }]);
+        let failed: Lease[];
+        try {
+          failed = await insertEventsFenced(store, store, [{ lease, events: plan.events, ignoreCancel: plan.ignoreCancel === true }]);
+        } catch (err) {
+          // A duplicate (execution, seq): an earlier try of this very commit landed and only its
+          // reply was lost (a killed connection) — or another holder's rows are there.
+          if (!isDuplicateKeyError(err)) throw err;
+          if (await eventsLanded(store, lease, plan.events)) return 'committed';
+          failed = [lease];
+        }
         if (failed.length) await explainFenceFailure(store, store, lease);
         return 'committed';
       }
@@ -87,7 +96,11 @@ export async function commitFenced(store: SqlStore, lease: Lease, plan: CommitPl
       await sleep(Math.min(2000, 50 * 2 ** attempt));
       const row = await findExecution(store, store, lease.executionId).catch((e) => (isConnectionError(e) ? undefined : Promise.reject(e)));
       if (row === undefined) continue; // still cannot reach the database
-      if (row && fast && (await eventsLanded(store, lease, plan.events))) return 'committed';
+      if (row && fast) {
+        const ok = await eventsLanded(store, lease, plan.events).catch((e) => (isConnectionError(e) ? undefined : Promise.reject(e)));
+        if (ok === undefined) continue;
+        if (ok) return 'committed';
+      }
       if (row && !fast && landed(row, lease, plan)) return 'committed';
       if (!row || row.leaseToken !== lease.token || row.status !== 'running') throw new LeaseLostError(lease.executionId, lease.token);
     }

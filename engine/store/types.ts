@@ -109,3 +109,12 @@ export interface NewExecution {
   /** Delay before it may be claimed, ms (0 = now). */
   delayMs: number;
 }
+
+/** One execution's terminal commit, as the runner's finish batcher groups them. */
+export interface FinishItem {
+  lease: Lease;
+  status: 'completed' | 'failed' | 'cancelled';
+  output: string | null;
+  error: string | null;
+  nextSeq: number;
+}

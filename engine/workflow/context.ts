@@ -20,8 +20,11 @@ import type { ExecutionSession } from './session';
 
 const silent = silentLogger();
 
-/** Thrown into nothing: marks a command that ended the run (suspension, lease loss). */
-const NEVER = new Promise<never>(() => undefined);
+/**
+ * A promise that never settles: what a command returns once the run has ended. A fresh one each
+ * time — a shared one would keep every suspended workflow's async frame reachable forever.
+ */
+const never = (): Promise<never> => new Promise<never>(() => undefined);
 
 function checkName(name: unknown, what: string): string {
   if (typeof name !== 'string' || name.length === 0) throw new ValidationError(`${what} name must be a non-empty string`, 'name');
@@ -107,7 +110,7 @@ export class LiveContext implements WorkflowContext {
         return { ok: false, error: { ...recordError(err), nonRetryable: true } };
       }
     } catch (err) {
-      if (this.#s.dead) await NEVER;
+      if (this.#s.dead) await never();
       // A step that failed because the workflow is being cancelled records no failure:
       // the cancellation is delivered at this position instead.
       await this.#s.deliverCancelAt(seq);

@@ -11,7 +11,7 @@ import { findExecution } from '../store/executions';
 import { nextSignal, type StoredSignal } from '../store/signals';
 import { CancelRequested, commitFenced, eventsOnly, type CommitPlan, type FencedEvents } from '../store/transitions';
 import type { SqlRunner, SqlStore } from '../store/sql';
-import { EventKind, type ClaimedExecution, type ExecutionRecord, type HistoryEvent, type Lease, type NewEvent, type NewExecution, type WaitFor } from '../store/types';
+import { EventKind, type FinishItem, type ClaimedExecution, type ExecutionRecord, type HistoryEvent, type Lease, type NewEvent, type NewExecution, type WaitFor } from '../store/types';
 import { matchEvent } from './replay';
 import type { WorkflowDefinition } from './define-workflow';
 
@@ -42,6 +42,8 @@ export interface SessionOptions {
   logger: Logger;
   /** Group commit of plain checkpoints (the runner's batcher); default: one statement each. */
   commitEvents?: (item: FencedEvents) => Promise<void>;
+  /** Group commit of plain terminal commits (the runner's finish batcher). */
+  commitFinish?: (item: FinishItem) => Promise<void>;
 }
 
 /** A command's commit request (the session adds buffered events, status and nextSeq). */
@@ -54,7 +56,11 @@ export interface CommitRequest {
   children?: NewExecution[];
 }
 
-const NEVER = new Promise<never>(() => undefined);
+/**
+ * A promise that never settles: what a command returns once the run has ended. A fresh one each
+ * time — a shared one would keep every suspended workflow's async frame reachable forever.
+ */
+const never = (): Promise<never> => new Promise<never>(() => undefined);
 
 /** Shared state of one run. */
 export class ExecutionSession {
@@ -173,10 +179,10 @@ export class ExecutionSession {
 
   /** Run a live command, counting it as in flight; a dead session never resolves it. */
   async track<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.dead) return NEVER;
+    if (this.dead) return never();
     if (this.#draining.signal.aborted) {
       this.die({ kind: 'aborted', reason: 'draining' });
-      return NEVER;
+      return never();
     }
     this.#inflight++;
     try {
@@ -189,10 +195,10 @@ export class ExecutionSession {
 
   /** Fenced commit of a command's events plus everything buffered. Never resolves once dead. */
   async commit(req: CommitRequest & Partial<Pick<CommitPlan, 'suspend' | 'recheck'>>): Promise<'committed' | 'recheck-failed'> {
-    if (this.dead) return NEVER;
+    if (this.dead) return never();
     if (!this.#opts.leaseValid()) {
       this.die({ kind: 'lease-lost', error: new LeaseLostError(this.record.id, this.lease.token, 'local lease deadline passed before commit') });
-      return NEVER;
+      return never();
     }
     const events = [...this.#buffered, ...req.events].sort((a, b) => a.seq - b.seq);
     const maxSeq = events.length ? events[events.length - 1].seq + 1 : 0;
@@ -223,7 +229,7 @@ export class ExecutionSession {
         }
         if (err instanceof LeaseLostError) {
           this.die({ kind: 'lease-lost', error: err });
-          return NEVER;
+          return never();
         }
         throw err;
       }
@@ -236,6 +242,11 @@ export class ExecutionSession {
     const events = [...this.#buffered].sort((a, b) => a.seq - b.seq);
     const maxSeq = events.length ? events[events.length - 1].seq + 1 : 0;
     try {
+      const alone = events.length === 0 && this.#customStatus === undefined && !record.parentId && !record.templateKey;
+      if (alone && this.#opts.commitFinish) {
+        await this.#opts.commitFinish({ lease: this.lease, status, output, error: error ? JSON.stringify(error) : null, nextSeq: Math.max(this.#written, maxSeq) });
+        return true;
+      }
       await commitFenced(this.store, this.lease, {
         events, nextSeq: Math.max(this.#written, maxSeq), customStatus: this.#customStatus, ignoreCancel: true,
         finish: { status, output, error: error ? JSON.stringify(error) : null },
@@ -259,12 +270,12 @@ export class ExecutionSession {
     });
     if (res === 'recheck-failed') return undefined as never;
     this.die({ kind: 'suspended', waitFor: s.waitFor });
-    return NEVER;
+    return never();
   }
 
   /** In-memory wait (short timers, retry backoff); never resolves if the run ends meanwhile. */
   async wait(ms: number): Promise<void> {
-    if (this.dead) return NEVER;
+    if (this.dead) return never();
     const draining = this.#draining.signal;
     await new Promise<void>((resolve) => {
       const t = setTimeout(done, ms);
@@ -274,7 +285,7 @@ export class ExecutionSession {
     });
     // Drained mid-wait: the wait is already durable (committed), so stop here and hand over.
     if (!this.dead && draining.aborted) this.die({ kind: 'aborted', reason: 'draining' });
-    if (this.dead) return NEVER;
+    if (this.dead) return never();
   }
 
   nextSignal(name: string, q?: SqlRunner): Promise<StoredSignal | null> {

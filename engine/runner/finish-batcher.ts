@@ -1,0 +1,111 @@
+/**
+ * Group finish: the terminal commits of a runner's executions that need nothing but their own
+ * row and lease (no parent to wake, no template slot to pass on, nothing buffered) share one
+ * transaction: one fenced multi-row UPDATE (`lease_token = CASE id …`) and one DELETE of their
+ * lease rows. Like the commit batcher, the first goes out at once and later ones ride the next.
+ */
+import { LeaseLostError } from '../errors';
+import { executionLockKey } from '../store/lock-keys';
+import { isConnectionError, type SqlRunner, type SqlStore } from '../store/sql';
+import { commitFenced } from '../store/transitions';
+import type { FinishItem } from '../store/types';
+
+export type { FinishItem };
+
+interface Pending { item: FinishItem; resolve: () => void; reject: (err: unknown) => void }
+
+/** Batches terminal commits for one runner. */
+export class FinishBatcher {
+  #store: SqlStore;
+  #queue: Pending[] = [];
+  #flushing = false;
+  readonly stats = { transactions: 0, finishes: 0 };
+
+  constructor(store: SqlStore, readonly maxBatch = 100) {
+    this.#store = store;
+  }
+
+  /** Commit one finish; rejects with LeaseLostError when its lease is gone. */
+  submit(item: FinishItem): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#queue.push({ item, resolve, reject });
+      if (!this.#flushing) void this.#flush();
+    });
+  }
+
+  async #flush(): Promise<void> {
+    this.#flushing = true;
+    try {
+      while (this.#queue.length) {
+        const batch = this.#queue.splice(0, this.maxBatch);
+        this.stats.transactions++;
+        this.stats.finishes += batch.length;
+        try {
+          const done = await this.#store.tx((q) => finishMany(q, this.#store, batch.map((b) => b.item)));
+          for (const b of batch) {
+            if (done.has(b.item.lease.executionId)) b.resolve();
+            else b.reject(new LeaseLostError(b.item.lease.executionId, b.item.lease.token, 'lease lost before the final commit'));
+          }
+        } catch (err) {
+          await Promise.all(batch.map((b) => this.#settleAlone(b, err)));
+        }
+      }
+    } finally {
+      this.#flushing = false;
+    }
+  }
+
+  async #settleAlone(b: Pending, cause: unknown): Promise<void> {
+    const { lease, status, output, error, nextSeq } = b.item;
+    try {
+      if (isConnectionError(cause)) {
+        const rows = await this.#store.all<{ status: string; lease_token: unknown }>('SELECT status, lease_token FROM workflow_executions WHERE id = ?', [lease.executionId]).catch(() => null);
+        if (rows?.[0] && rows[0].status === status && Number(rows[0].lease_token) === lease.token) return b.resolve();
+      }
+      await commitFenced(this.#store, lease, { events: [], nextSeq, ignoreCancel: true, finish: { status, output, error } });
+      b.resolve();
+    } catch (err) {
+      b.reject(err);
+    }
+  }
+}
+
+/** The transaction body: returns the ids whose finish landed. */
+async function finishMany(q: SqlRunner, store: SqlStore, items: readonly FinishItem[]): Promise<Set<string>> {
+  const ids = items.map((i) => i.lease.executionId);
+  const when = (pick: (i: FinishItem) => unknown) => {
+    const params: unknown[] = [];
+    const sql = `CASE id ${items.map((i) => { params.push(i.lease.executionId, pick(i)); return 'WHEN ? THEN ?'; }).join(' ')} END`;
+    return { sql, params };
+  };
+  const st = when((i) => i.status);
+  const out = when((i) => i.output);
+  const err = when((i) => i.error);
+  const seq = when((i) => i.nextSeq);
+  const tok = when((i) => i.lease.token);
+  const res = await q.run(
+    `UPDATE workflow_executions SET status = ${st.sql}, output = ${out.sql}, error = ${err.sql}, next_seq = ${seq.sql}, step_attempt = 0, ` +
+      `finished_at = ${store.now}, available_at = NULL, wait_for = NULL, runner_id = NULL, updated_at = ${store.now} ` +
+      `WHERE id IN (?) AND status = 'running' AND lease_token = ${tok.sql}`,
+    [...st.params, ...out.params, ...err.params, ...seq.params, ids, ...tok.params],
+  );
+  let done: Set<string>;
+  if (res.affectedRows === items.length) {
+    done = new Set(ids);
+  } else {
+    const rows = await q.all<{ id: unknown; status: unknown; lease_token: unknown }>('SELECT id, status, lease_token FROM workflow_executions WHERE id IN (?)', [ids]);
+    const byId = new Map(rows.map((r) => [String(r.id), r]));
+    done = new Set(items.filter((i) => {
+      const r = byId.get(i.lease.executionId);
+      return r && String(r.status) === i.status && Number(r.lease_token) === i.lease.token;
+    }).map((i) => i.lease.executionId));
+  }
+  const keys = items.filter((i) => done.has(i.lease.executionId));
+  if (keys.length) {
+    await q.run(
+      `DELETE FROM distributed_locks WHERE lock_key IN (?) AND token = CASE lock_key ${keys.map(() => 'WHEN ? THEN ?').join(' ')} END`,
+      [keys.map((i) => executionLockKey(i.lease.executionId)), ...keys.flatMap((i) => [executionLockKey(i.lease.executionId), i.lease.token])],
+    );
+  }
+  return done;
+}
