@@ -54,7 +54,8 @@ export interface ExecuteOptions {
 export async function executeClaimed(opts: ExecuteOptions): Promise<ExecutionOutcome> {
   const { store, execution } = opts;
   const logger = (opts.logger ?? silentLogger()).child({ execution_id: execution.id, workflow: execution.workflowName });
-  const history = await loadHistory(store, execution.id, store.date);
+  // A first claim has no history: events are only ever written under a lease.
+  const history = execution.attempt === 1 ? [] : await loadHistory(store, execution.id, store.date);
   const session = new ExecutionSession({
     store, record: execution, history, definition: opts.definition, owner: opts.owner,
     holdWaitsUpToMs: opts.holdWaitsUpToMs ?? 1000,

@@ -60,6 +60,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
   #heartbeatBusy = false;
   /** A claim is in flight: its lease rows exist before they are tracked in #held. */
   #claiming = false;
+  #lastTickBusy = false;
   #batcher: CommitBatcher;
   #finisher: FinishBatcher;
   #watchdogBusy = false;
@@ -168,7 +169,8 @@ export class Runner extends EventEmitter<RunnerEvents> {
     const free = this.options.concurrency - this.#held.size;
     if (free <= 0) return 'full';
     const names = [...this.options.workflows.keys()];
-    if (!(await hasDueWork(this.#db.sql, names))) return 'idle';
+    // Idle, ask the one-statement probe first; busy (the last claim found work), claim directly.
+    if (!this.#lastTickBusy && !(await hasDueWork(this.#db.sql, names))) return 'idle';
     const startedAt = performance.now();
     this.#claiming = true;
     let claimed: ClaimedExecution[];
@@ -183,6 +185,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
       this.#safeEmit('execution:claimed', { executionId: execution.id, workflow: execution.workflowName, attempt: execution.attempt, leaseToken: execution.leaseToken });
       void this.#queue.add(() => this.#run(held));
     }
+    this.#lastTickBusy = claimed.length > 0;
     return claimed.length > 0 ? 'busy' : 'idle';
   }
 
