@@ -31,8 +31,12 @@ export async function runRunnerProcess(env: NodeJS.ProcessEnv = process.env): Pr
 }
 
 if (require.main === module) {
-  runRunnerProcess().catch((err: Error) => {
-    process.stderr.write(`leaseflow runner: ${err.message}\n`);
-    process.exitCode = 1;
-  });
+  runRunnerProcess()
+    .catch((err: Error) => {
+      process.stderr.write(`leaseflow runner: ${err.message}\n`);
+      process.exitCode = 1;
+    })
+    // The runner has stopped and released everything: a workflow module's own pool or timer
+    // must not keep the process alive after that.
+    .finally(() => setTimeout(() => process.exit(), 200).unref());
 }

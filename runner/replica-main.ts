@@ -16,4 +16,5 @@ runRunnerProcess()
   .finally(() => {
     process.off('disconnect', onParentGone);
     if (process.connected) process.disconnect();
+    setTimeout(() => process.exit(), 200).unref();
   });
