@@ -1,0 +1,122 @@
+/**
+ * The bench's command line → resolved, validated settings. Pure (argv in, options out), so the
+ * unit tests can check defaults and sizes. `--quick` scales every section down to a smoke run
+ * that finishes in well under a minute; explicit flags still win over it.
+ */
+
+/** Every section `--only` accepts, in the order they run. */
+export const SECTIONS = ['limit', 'steps', 'one-step', 'sleep', 'template', 'latency', 'idle', 'failover', 'memory', 'scale'] as const;
+export type Section = (typeof SECTIONS)[number];
+
+/** Resolved bench settings. */
+export interface BenchOptions {
+  db: string;
+  json: boolean;
+  quick: boolean;
+  /** Workflows of the main (S-step) workload. */
+  workflows: number;
+  steps: number;
+  runners: number;
+  /** Executions in flight in total; each runner process gets ceil(concurrency / runners). */
+  concurrency: number;
+  sections: ReadonlySet<Section>;
+  /** Also measure failover with the default 15 s TTL (5 × ~16 s). */
+  failoverDefault: boolean;
+  failoverTrials: number;
+  /** Seconds of each idle window (baseline and 4 idle runners). */
+  idleSeconds: number;
+  /** Seconds the raw-limit loop runs (after a warm-up). */
+  limitSeconds: number;
+  /** Latency samples per mode, submitted at `latencyRate` per second. */
+  latencySamples: number;
+  latencyRate: number;
+  /** Waiting executions the memory check parks on one runner. */
+  waiting: number;
+  /** Finished executions of the big scale point (the small one is 10,000). */
+  scaleRows: number;
+  /** History events seeded per finished execution. */
+  scaleEvents: number;
+  /** Exit 1 when a target fails. */
+  strict: boolean;
+}
+
+export const DEFAULT_DB = 'mariadb://root@127.0.0.1:3306/leaseflow_bench';
+
+const HELP = `npm run bench -- [options]
+  --db URL              MySQL/MariaDB URL; the database is dropped and re-created (default ${DEFAULT_DB})
+  --json                print one JSON object on stdout (the table always goes to stderr)
+  --quick               small smoke run (< 60 s)
+  --workflows W         workflows of the main workload (default 2000; quick 200)
+  --steps S             steps per workflow (default 5)
+  --runners R           runner processes (default 2)
+  --concurrency C       executions in flight in total (default 50); per runner ceil(C/R)
+  --only a,b            sections: ${SECTIONS.join(', ')}
+  --scale               add the scale section (10k vs 1M finished executions; ~2-3 min)
+  --scale-rows N        finished executions of the big scale point (default 1000000)
+  --failover-default    also measure failover with the default 15 s TTL (~90 s)
+  --idle-seconds N      length of each idle window (default 10; quick 2)
+  --strict              exit 1 when a target fails
+(npm prints its own banner on stdout: use \`npm run -s bench -- --json\`, or read the last stdout line.)`;
+
+/** The value after `--name` (or `--name=value`). */
+function value(argv: readonly string[], name: string): string | undefined {
+  const i = argv.indexOf(name);
+  if (i >= 0) {
+    const v = argv[i + 1];
+    if (v === undefined || v.startsWith('--')) throw new Error(`${name} needs a value`);
+    return v;
+  }
+  return argv.find((a) => a.startsWith(`${name}=`))?.slice(name.length + 1);
+}
+
+function int(argv: readonly string[], name: string, fallback: number, min = 1): number {
+  const raw = value(argv, name);
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer ≥ ${min} (got ${raw})`);
+  return n;
+}
+
+/** Parse the bench's argv (without node and script). Throws with the usage text on `--help`. */
+export function parseBenchArgs(argv: readonly string[]): BenchOptions {
+  if (argv.includes('--help') || argv.includes('-h')) throw new Error(HELP);
+  const known = new Set(['--db', '--json', '--quick', '--workflows', '--steps', '--runners', '--concurrency', '--only', '--scale', '--scale-rows',
+    '--failover-default', '--idle-seconds', '--strict']);
+  for (const a of argv) {
+    if (a.startsWith('--') && !known.has(a.split('=')[0])) throw new Error(`unknown option ${a}\n${HELP}`);
+  }
+  const quick = argv.includes('--quick');
+  const db = value(argv, '--db') ?? DEFAULT_DB;
+  if (!/^(mysql|mariadb):\/\//.test(db)) throw new Error(`--db must be a mysql:// or mariadb:// URL (the bench reads the server's counters); got ${db}`);
+  const only = value(argv, '--only');
+  let sections: Set<Section>;
+  if (only !== undefined) {
+    const names = only.split(',').map((s) => s.trim()).filter(Boolean);
+    for (const n of names) if (!(SECTIONS as readonly string[]).includes(n)) throw new Error(`--only: unknown section "${n}" (known: ${SECTIONS.join(', ')})`);
+    sections = new Set(names as Section[]);
+  } else {
+    sections = new Set(SECTIONS.filter((s) => s !== 'scale'));
+    if (argv.includes('--scale')) sections.add('scale');
+  }
+  const workflows = int(argv, '--workflows', quick ? 200 : 2000);
+  return {
+    db,
+    json: argv.includes('--json'),
+    quick,
+    workflows,
+    steps: int(argv, '--steps', 5),
+    runners: int(argv, '--runners', 2),
+    concurrency: int(argv, '--concurrency', 50),
+    sections,
+    failoverDefault: argv.includes('--failover-default'),
+    failoverTrials: quick ? 2 : 5,
+    idleSeconds: int(argv, '--idle-seconds', quick ? 2 : 10),
+    limitSeconds: quick ? 2 : 5,
+    latencySamples: quick ? 30 : 200,
+    latencyRate: quick ? 20 : 40,
+    waiting: quick ? 200 : 1000,
+    scaleRows: int(argv, '--scale-rows', quick ? 100_000 : 1_000_000, 10_001),
+    scaleEvents: 5,
+    strict: argv.includes('--strict'),
+  };
+}

@@ -1,0 +1,29 @@
+/**
+ * Exact statement counts, taken on the client side: every runner process and the bench itself
+ * load query-counter.cjs, which counts the protocol commands each process sends to the
+ * database. Unlike GLOBAL STATUS, other clients of a shared server cannot disturb them.
+ */
+import type { RunnerProc } from './runners';
+import { statementsIn } from './runners';
+import type { Monitor } from './server';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const counter = require('./query-counter.cjs') as { snapshot(): Record<string, number>; setPort(port: number): void };
+
+/** Count the bench process's own commands to `port` (call before opening connections). */
+export function countBenchStatementsTo(port: number): void {
+  counter.setPort(port);
+}
+
+/** Statements sent so far: by all `runners`, and by the bench minus its monitoring connection. */
+export interface StatementMark {
+  runners: number | null;
+  bench: number;
+}
+
+/** Take a mark (runners are asked over IPC; null if one does not answer). */
+export async function statementMark(runners: readonly RunnerProc[], monitor: Monitor): Promise<StatementMark> {
+  const bench = statementsIn(counter.snapshot()) - monitor.sent;
+  const perRunner = await Promise.all(runners.map((r) => r.statements()));
+  return { runners: perRunner.some((v) => v === null) ? null : perRunner.reduce<number>((s, v) => s + (v as number), 0), bench };
+}
