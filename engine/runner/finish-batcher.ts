@@ -2,60 +2,50 @@
  * Group finish: the terminal commits of a runner's executions that need nothing but their own
  * row and lease (no parent to wake, no template slot to pass on, nothing buffered) share one
  * transaction: one fenced multi-row UPDATE (`lease_token = CASE id …`) and one DELETE of their
- * lease rows. Like the commit batcher, the first goes out at once and later ones ride the next.
+ * lease rows. Batching itself is group-queue.ts.
  */
 import { LeaseLostError } from '../errors';
 import { executionLockKey } from '../store/lock-keys';
 import { isConnectionError, type SqlRunner, type SqlStore } from '../store/sql';
 import { commitFenced } from '../store/transitions';
+import { GroupQueue, type Queued } from './group-queue';
 import type { FinishItem } from '../store/types';
 
 export type { FinishItem };
 
-interface Pending { item: FinishItem; resolve: () => void; reject: (err: unknown) => void }
-
 /** Batches terminal commits for one runner. */
 export class FinishBatcher {
   #store: SqlStore;
-  #queue: Pending[] = [];
-  #flushing = false;
-  readonly stats = { transactions: 0, finishes: 0 };
+  #queue: GroupQueue<FinishItem>;
 
-  constructor(store: SqlStore, readonly maxBatch = 100) {
+  constructor(store: SqlStore, maxBatch = 100) {
     this.#store = store;
+    this.#queue = new GroupQueue((batch) => this.#commit(batch), maxBatch);
+  }
+
+  /** Transactions sent and the finishes they carried. */
+  get stats(): { transactions: number; finishes: number } {
+    return { transactions: this.#queue.stats.batches, finishes: this.#queue.stats.items };
   }
 
   /** Commit one finish; rejects with LeaseLostError when its lease is gone. */
   submit(item: FinishItem): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.#queue.push({ item, resolve, reject });
-      if (!this.#flushing) void this.#flush();
-    });
+    return this.#queue.submit(item);
   }
 
-  async #flush(): Promise<void> {
-    this.#flushing = true;
+  async #commit(batch: Queued<FinishItem>[]): Promise<void> {
     try {
-      while (this.#queue.length) {
-        const batch = this.#queue.splice(0, this.maxBatch);
-        this.stats.transactions++;
-        this.stats.finishes += batch.length;
-        try {
-          const done = await this.#store.tx((q) => finishMany(q, this.#store, batch.map((b) => b.item)));
-          for (const b of batch) {
-            if (done.has(b.item.lease.executionId)) b.resolve();
-            else b.reject(new LeaseLostError(b.item.lease.executionId, b.item.lease.token, 'lease lost before the final commit'));
-          }
-        } catch (err) {
-          await Promise.all(batch.map((b) => this.#settleAlone(b, err)));
-        }
+      const done = await this.#store.tx((q) => finishMany(q, this.#store, batch.map((b) => b.item)));
+      for (const b of batch) {
+        if (done.has(b.item.lease.executionId)) b.resolve();
+        else b.reject(new LeaseLostError(b.item.lease.executionId, b.item.lease.token, 'lease lost before the final commit'));
       }
-    } finally {
-      this.#flushing = false;
+    } catch (err) {
+      await Promise.all(batch.map((b) => this.#settleAlone(b, err)));
     }
   }
 
-  async #settleAlone(b: Pending, cause: unknown): Promise<void> {
+  async #settleAlone(b: Queued<FinishItem>, cause: unknown): Promise<void> {
     const { lease, status, output, error, nextSeq } = b.item;
     try {
       if (isConnectionError(cause)) {
