@@ -224,6 +224,8 @@ export class Runner extends EventEmitter<RunnerEvents> {
       return;
     }
     this.#held.delete(execution.id);
+    // A finish that freed a template slot or woke a parent made work due right now: look at once.
+    if ((execution.templateKey || execution.parentId) && ['completed', 'failed', 'cancelled'].includes(outcome.kind)) this.#poller?.nudge();
     const log = this.#log.child({ execution_id: execution.id, workflow: execution.workflowName });
     switch (outcome.kind) {
       case 'completed':
