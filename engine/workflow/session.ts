@@ -10,7 +10,7 @@ import { CancelledError, LeaseLostError, NonDeterminismError, type RecordedError
 import { findExecution } from '../store/executions';
 import { nextSignal, type StoredSignal } from '../store/signals';
 import { CancelRequested, commitFenced, eventsOnly, type CommitPlan, type FencedEvents } from '../store/transitions';
-import type { SqlRunner, SqlStore } from '../store/sql';
+import { isConnectionError, type SqlRunner, type SqlStore } from '../store/sql';
 import { EventKind, type FinishItem, type ClaimedExecution, type ExecutionRecord, type HistoryEvent, type Lease, type NewEvent, type NewExecution, type WaitFor } from '../store/types';
 import { matchEvent } from './replay';
 import type { WorkflowDefinition } from './define-workflow';
@@ -61,6 +61,9 @@ export interface CommitRequest {
  * time — a shared one would keep every suspended workflow's async frame reachable forever.
  */
 const never = (): Promise<never> => new Promise<never>(() => undefined);
+
+/** Longest a read inside a command keeps retrying across a lost connection (a DB restart). */
+const READ_RETRY_MS = 120_000;
 
 /** Shared state of one run. */
 export class ExecutionSession {
@@ -289,11 +292,30 @@ export class ExecutionSession {
   }
 
   nextSignal(name: string, q?: SqlRunner): Promise<StoredSignal | null> {
-    return nextSignal(q ?? this.store, this.record.id, name);
+    return q ? nextSignal(q, this.record.id, name) : this.#read(() => nextSignal(this.store, this.record.id, name));
   }
 
   findExecution(id: string, q?: SqlRunner): Promise<ExecutionRecord | null> {
-    return findExecution(q ?? this.store, this.store, id);
+    return q ? findExecution(q, this.store, id) : this.#read(() => findExecution(this.store, this.store, id));
+  }
+
+  /**
+   * A read a command makes outside a commit (the inbox, a child's status). A lost connection is
+   * retried, like an unknown-outcome commit, instead of failing the workflow (bench/chaos: a
+   * killed connection during waitForSignal failed the execution with an SqlError).
+   */
+  async #read<T>(fn: () => Promise<T>): Promise<T> {
+    const started = Date.now();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (!isConnectionError(err) || Date.now() - started > READ_RETRY_MS) throw err;
+        if (this.dead) return never();
+        await new Promise<void>((r) => setTimeout(r, Math.min(2000, 50 * 2 ** attempt)));
+        if (this.dead) return never();
+      }
+    }
   }
 
   /** End the run (first reason wins); aborts step signals and in-memory waits. */

@@ -1,0 +1,250 @@
+/**
+ * `npm run chaos [-- --quick] [--seed N] [--runners 3..5] [--db URL] [--restart-db]`: a seeded
+ * mixed workload on 3–5 real runner processes while faults hit them (kill -9, SIGSTOP past the
+ * TTL, killed DB connections, graceful SIGTERM, stale commits, optionally a MariaDB restart);
+ * then, once everything settled and a last kill -9 was absorbed, a checker proves the SPEC §4
+ * guarantees from the database rows and the `chaos_attempts` side table. Prints each invariant
+ * with its counts and exits non-zero on any violation, with the seed to replay.
+ * Phases: setup → main (workload + faults) → drain → final (one kill -9, quiesce time) → check.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createClient, openDatabase, parseDbUrl, type Client, type Database } from '../engine';
+import { ATTEMPTS_DDL } from './chaos/attempts';
+import { runChecks, type ChaosData } from './chaos/checker';
+import { otherTestProcesses } from './chaos/db-admin';
+import { planFaults } from './chaos/faults';
+import { FaultInjector } from './chaos/injector';
+import { loadChaosRows } from './chaos/loader';
+import { parseChaosArgs, type ChaosOptions } from './chaos/options';
+import { RunnerFleet } from './chaos/processes';
+import { createRng } from './chaos/random';
+import { faultSummary, formatChecks, mergeCounts, runnerLogSummary } from './chaos/report';
+import { retryOnConnection, Submitter } from './chaos/submitter';
+import { FINAL_STEP_WORK_MS, FINAL_STEPS, MAX_STEP_WORK_MS, planWorkload } from './chaos/workload';
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const out = (line: string) => process.stdout.write(`${line}\n`);
+const started = Date.now();
+const stamp = () => `[chaos +${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s]`;
+const say = (line: string) => out(`${stamp()} ${line}`);
+
+/** Drop and re-create the run's database, migrate it, add the side table; returns an admin handle. */
+async function freshDatabase(url: string, dbName: string): Promise<Database> {
+  const boot = await openDatabase(url, { poolMax: 1 });
+  try {
+    await boot.sql.run(`DROP DATABASE IF EXISTS \`${dbName}\``);
+    await boot.sql.run(`CREATE DATABASE \`${dbName}\` CHARACTER SET utf8mb4`);
+  } finally {
+    await boot.close();
+  }
+  const admin = await openDatabase(url, { poolMax: 4 });
+  await admin.migrate();
+  await admin.sql.run(ATTEMPTS_DDL);
+  return admin;
+}
+
+/** DB clock minus harness clock, from the midpoint of one round trip. */
+async function clockOffset(db: Database): Promise<number> {
+  const t0 = Date.now();
+  const [row] = await db.sql.all<{ now: unknown }>('SELECT CAST(UTC_TIMESTAMP(6) AS CHAR) AS now');
+  const t1 = Date.now();
+  const s = String(row.now);
+  const dbMs = Date.parse(`${s.replace(' ', 'T').slice(0, 23)}Z`);
+  return dbMs - (t0 + t1) / 2;
+}
+
+async function statusCounts(db: Database): Promise<Record<string, number>> {
+  const rows = await db.sql.all<{ status: unknown; n: unknown }>('SELECT status, COUNT(*) AS n FROM workflow_executions GROUP BY status');
+  return Object.fromEntries(rows.map((r) => [String(r.status), Number(r.n)]));
+}
+
+async function unfinished(db: Database): Promise<number> {
+  const rows = await db.sql.all<{ n: unknown }>("SELECT COUNT(*) AS n FROM workflow_executions WHERE status NOT IN ('completed', 'failed', 'cancelled')");
+  return Number(rows[0]?.n ?? 0);
+}
+
+/** Wait until every execution is terminal; returns when (harness ms), or null on timeout. */
+async function waitQuiet(db: Database, timeoutMs: number, pollMs: number, expectAtLeast: number): Promise<number | null> {
+  const deadline = Date.now() + timeoutMs;
+  let lastReport = Date.now();
+  while (Date.now() < deadline) {
+    try {
+      const [left, total] = await Promise.all([unfinished(db), db.sql.all<{ n: unknown }>('SELECT COUNT(*) AS n FROM workflow_executions')]);
+      if (left === 0 && Number(total[0]?.n) >= expectAtLeast) return Date.now();
+      if (Date.now() - lastReport > 10_000) { say(`waiting: ${left} execution(s) not finished`); lastReport = Date.now(); }
+    } catch { /* database restarting */ }
+    await sleep(pollMs);
+  }
+  return null;
+}
+
+async function main(opts: ChaosOptions): Promise<number> {
+  const rng = createRng(opts.seed);
+  const dbName = parseDbUrl(opts.dbUrl).dbName;
+  const mode = opts.quick ? 'quick' : 'default';
+  out(`leaseflow chaos — seed ${opts.seed}${opts.seedWasGiven ? '' : ' (random)'}, ${mode} mode, ${opts.runners} runners, main phase ${opts.durationMs / 1000}s, ` +
+    `lease TTL ${opts.leaseTtlMs} ms, poll ${opts.pollIntervalMs} ms, db ${opts.dbUrl}${opts.restartDb ? ', WITH MariaDB restarts' : ''}`);
+  if (opts.restartDb) {
+    const others = otherTestProcesses();
+    if (others.length && !opts.restartDbForce) {
+      out(`refusing --restart-db: other test processes use this MariaDB:\n  ${others.slice(0, 5).join('\n  ')}\n(pass --force to restart it anyway)`);
+      return 2;
+    }
+  }
+  const workload = planWorkload(rng.fork('workload'), { durationMs: opts.durationMs, quick: opts.quick });
+  const faults = planFaults(rng.fork('faults'), { durationMs: opts.durationMs, leaseTtlMs: opts.leaseTtlMs, restartDb: opts.restartDb, quick: opts.quick });
+  const runDir = join(tmpdir(), 'leaseflow-chaos', `seed-${opts.seed}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  mkdirSync(runDir, { recursive: true });
+  say(`plan: ${workload.submissions.length} executions (+${workload.finalBatch.length} final), ${faults.length} faults; logs in ${runDir}`);
+
+  const admin = await freshDatabase(opts.dbUrl, dbName);
+  const offset = await clockOffset(admin);
+  const clientDbs = await Promise.all([0, 1, 2].map(() => openDatabase(opts.dbUrl, { poolMax: 3 })));
+  const clients: Client[] = await Promise.all(clientDbs.map((db) => createClient({ db })));
+  const maxBackoffMs = opts.pollIntervalMs * 10; // the poll loop's error backoff cap (≥ the watchdog interval)
+  const failoverBoundMs = opts.leaseTtlMs + opts.pollIntervalMs + maxBackoffMs;
+  // A graceful stop hands over "at once": after the longest step body in flight (300 ms) drains.
+  const handoffBoundMs = MAX_STEP_WORK_MS + opts.pollIntervalMs + maxBackoffMs;
+
+  let mainPhase = true;
+  const harnessLog: string[] = [];
+  const log = (line: string) => { harnessLog.push(`${new Date().toISOString()} ${line}`); say(line); };
+  let injector!: FaultInjector;
+  const fleet = new RunnerFleet({
+    dbUrl: opts.dbUrl, workflowsModule: resolve(__dirname, 'chaos/workflows.ts'), concurrency: opts.concurrency,
+    leaseTtl: `${opts.leaseTtlMs}ms`, pollInterval: `${opts.pollIntervalMs}ms`, drainTimeout: `${opts.drainTimeoutMs}ms`, logDir: runDir, logLevel: opts.logLevel,
+  }, opts.runners, (e) => {
+    if (e.type === 'exit' && !e.expected) {
+      harnessLog.push(`${new Date().toISOString()} ${e.proc.instanceId} exited on its own (${e.signal ?? e.code})`);
+      if (mainPhase && injector) void injector.crashed(e.proc);
+    }
+  });
+  const onExit = () => fleet.killAllNow();
+  process.once('exit', onExit);
+  process.once('SIGINT', () => { fleet.killAllNow(); process.exit(130); });
+
+  try {
+    await fleet.start();
+    say(`runners ready: ${fleet.slots.map((p) => `${p.instanceId}(pid ${p.pid})`).join(' ')}`);
+    injector = new FaultInjector({ admin, dbName, fleet, leaseTtlMs: opts.leaseTtlMs, toDbClock: (ms) => ms + offset, log });
+    const submitter = new Submitter(clients, admin);
+
+    // ── main phase: workload and faults on their schedules ──────────────────────────────────
+    const t0 = Date.now();
+    const timers: NodeJS.Timeout[] = [];
+    for (const s of workload.submissions) timers.push(setTimeout(() => submitter.submit(s), s.atMs));
+    for (const f of faults) timers.push(setTimeout(() => injector.fire(f), f.atMs));
+    while (Date.now() - t0 < opts.durationMs) {
+      await sleep(Math.min(10_000, opts.durationMs - (Date.now() - t0)));
+      const counts = await statusCounts(admin).catch(() => ({}));
+      say(`main ${Math.round((Date.now() - t0) / 1000)}s: ${JSON.stringify(counts)} runners alive ${fleet.slots.filter((p) => p.alive).length}, restarts ${fleet.restarts}, faults ${faultSummary(injector.records)}`);
+    }
+    timers.forEach(clearTimeout);
+
+    // ── drain: every start and signal sent, every fault over, every execution terminal ───────
+    const drainStart = Date.now();
+    await submitter.settle();
+    await injector.settle();
+    mainPhase = false;
+    const drained = await waitQuiet(admin, opts.quick ? 120_000 : 240_000, 100, workload.submissions.length);
+    const drainInfo = drained === null ? 'TIMED OUT' : `${((drained - drainStart) / 1000).toFixed(1)}s after the main phase, ${((drained - injector.lastFaultAt) / 1000).toFixed(1)}s after its last fault (${injector.lastFault})`;
+    say(`drain: ${drainInfo}`);
+
+    // ── final: a fresh batch, one kill -9 of the runner holding most of it, time to quiesce ──
+    let quiesce: ChaosData['harness']['quiesce'] = null;
+    if (drained !== null) {
+      for (const s of workload.finalBatch) submitter.submit(s);
+      await submitter.settle();
+      let victimId: string | undefined;
+      for (let i = 0; i < 400 && !victimId; i++) {
+        const rows = await admin.sql.all<{ runner_id: unknown; n: unknown }>(
+          "SELECT runner_id, COUNT(*) AS n FROM workflow_executions WHERE id LIKE 'final-%' AND status = 'running' GROUP BY runner_id ORDER BY n DESC",
+        );
+        const live = rows.map((r) => fleet.byInstance(String(r.runner_id))).filter((p) => p?.usable);
+        if (live.length && fleet.usable().length > 1) victimId = live[0]?.instanceId;
+        else await sleep(25);
+      }
+      const victim = victimId ? fleet.byInstance(victimId) : undefined;
+      if (victim) {
+        await sleep(60); // let its step bodies start
+        await injector.kill9(victim);
+        const lastAt = injector.lastFaultAt;
+        const quietAt = await waitQuiet(admin, 60_000, 20, workload.submissions.length + workload.finalBatch.length);
+        const workMs = FINAL_STEPS * FINAL_STEP_WORK_MS;
+        quiesce = {
+          lastFault: `kill9 ${victim.instanceId}`, lastFaultAtMs: lastAt, quiescedAtMs: quietAt, boundMs: failoverBoundMs + workMs,
+          terms: { ttl_ms: opts.leaseTtlMs, poll_ms: opts.pollIntervalMs, max_backoff_ms: maxBackoffMs, remaining_work_ms: workMs },
+        };
+        say(`final: killed ${victim.instanceId}; quiesced ${quietAt === null ? 'NEVER' : `${quietAt - lastAt} ms`} after it`);
+      } else {
+        say('final: no runner held a final execution long enough to kill it; quiesce not measured');
+      }
+      await injector.settle();
+    }
+
+    // ── stop the runners, load, check ──────────────────────────────────────────────────────
+    await fleet.stop(opts.drainTimeoutMs + 5000);
+    for (const w of injector.dbWindows) {
+      for (const f of injector.failovers) if (f.faultAtMs >= w.downAt - failoverBoundMs && f.faultAtMs <= w.upAt + 15_000) f.excluded = 'MariaDB restart';
+    }
+    // A hand-off whose release statement lost its connection falls back to the lease TTL.
+    const connKills = injector.records.filter((r) => r.kind === 'kill-connections').map((r) => r.atMs);
+    for (const f of injector.failovers) {
+      if (f.fault === 'sigterm' && !f.excluded && connKills.some((at) => at >= f.faultAtMs - 3000 && at <= f.faultAtMs + (f.latencyMs ?? 60_000))) f.excluded = 'connections killed meanwhile';
+    }
+    const rows = await retryOnConnection(() => loadChaosRows(admin));
+    const data: ChaosData = {
+      ...rows,
+      harness: {
+        submissions: submitter.submissions,
+        startFailures: submitter.startFailures, sentSignals: submitter.sentSignals, signalFailures: submitter.signalFailures,
+        stops: injector.stops, probes: injector.probes, failovers: injector.failovers, failoverBoundMs, handoffBoundMs, quiesce,
+        requireZombies: !opts.quick,
+      },
+    };
+    const results = runChecks(data);
+    const failed = results.filter((r) => !r.ok);
+    const steps = rows.events.filter((e) => e.kind === 'step').length;
+    out('');
+    out(`── invariants (seed ${opts.seed}) ${'─'.repeat(60)}`);
+    out(formatChecks(results));
+    out('');
+    out(`faults: ${faultSummary(injector.records)}; runner restarts ${fleet.restarts}; runner processes ${fleet.all.length}`);
+    out(`work: ${rows.executions.length} executions, ${steps} committed steps, ${rows.attempts.length} step bodies run, ${rows.signals.length} signals`);
+    out(`timing: total ${((Date.now() - started) / 1000).toFixed(1)}s; drain ${drainInfo}; DB clock offset ${offset.toFixed(1)} ms`);
+    out('runner logs (all processes):');
+    out(runnerLogSummary(mergeCounts(fleet.all.map((p) => p.counts))));
+    const errors = fleet.all.flatMap((p) => p.errors.map((e) => `${p.instanceId}: ${e}`));
+    if (errors.length) out(`runner error lines (first 5 of ${errors.length}):\n  ${errors.slice(0, 5).join('\n  ')}`);
+    writeFileSync(join(runDir, 'report.json'), JSON.stringify({ options: opts, results, faults: injector.records, probes: injector.probes, failovers: injector.failovers, stops: injector.stops }, null, 2));
+    writeFileSync(join(runDir, 'harness.log'), harnessLog.join('\n'));
+    const replay = `npm run chaos -- ${opts.quick ? '--quick ' : ''}--seed ${opts.seed} --runners ${opts.runners}${opts.restartDb ? ' --restart-db' : ''}`;
+    if (failed.length) {
+      out(`RESULT: FAIL — ${failed.length} invariant(s) violated: ${failed.map((r) => r.name).join('; ')}`);
+      out(`replay: ${replay}   (logs: ${runDir})`);
+      return 1;
+    }
+    out(`RESULT: PASS — ${results.length} invariants hold (seed ${opts.seed}; replay: ${replay})`);
+    return 0;
+  } finally {
+    await fleet.stop(2000).catch(() => undefined);
+    process.off('exit', onExit);
+    await Promise.all(clients.map((c) => c.close()));
+    await Promise.all(clientDbs.map((db) => db.close()));
+    await admin.close();
+  }
+}
+
+let options: ChaosOptions;
+try {
+  options = parseChaosArgs(process.argv.slice(2));
+} catch (err) {
+  process.stderr.write(`${(err as Error).message}\n`);
+  process.exit(2);
+}
+main(options).then((code) => { process.exitCode = code; }, (err: unknown) => {
+  process.stderr.write(`chaos harness failed (seed ${options.seed}): ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exitCode = 3;
+});

@@ -1,0 +1,215 @@
+/**
+ * Chaos invariants about what the faults and the workload exercised: template serialization,
+ * signals, poison retries, self-crashes, zombies, stale-commit probes, failover latency and the
+ * time to quiesce after the last fault.
+ */
+import { isDeepStrictEqual } from 'node:util';
+import { ChaosWorkflow, POISON_RETRY, SIGNAL_NAME, type SignalPayload } from './shapes';
+import type { ChaosData, CheckResult } from './check-types';
+import { canon, groupBy, Index, ms, parseJson, percentile, Verdict } from './check-helpers';
+
+export function checkTemplates(d: ChaosData, ix = new Index(d)): CheckResult {
+  const v = new Verdict('template: no overlapping admitted executions, FIFO');
+  const byKey = groupBy(d.executions.filter((e) => e.templateKey !== null), (e) => e.templateKey as string);
+  let intervals = 0;
+  let minGap = Infinity;
+  for (const [key, execs] of byKey) {
+    const spans: { id: string; from: number; to: number; createdAtMs: number }[] = [];
+    for (const e of execs) {
+      const committed = new Map(ix.events(e.id).filter((ev) => ev.kind === 'step').map((ev) => [`${ev.seq}:${ev.leaseToken}`, ev]));
+      const effective = ix.attempts(e.id).filter((a) => committed.has(`${a.seq}:${a.leaseToken}`));
+      if (effective.length === 0) continue;
+      const from = Math.min(...effective.map((a) => a.startedAtMs));
+      const to = Math.max(...effective.map((a) => a.finishedAtMs ?? a.startedAtMs), ...[...committed.values()].map((ev) => ev.createdAtMs), e.finishedAtMs ?? 0);
+      spans.push({ id: e.id, from, to, createdAtMs: e.createdAtMs });
+    }
+    spans.sort((a, b) => a.from - b.from);
+    intervals += spans.length;
+    for (let i = 1; i < spans.length; i++) {
+      const gap = spans[i].from - spans[i - 1].to;
+      minGap = Math.min(minGap, gap);
+      if (gap < 0) v.fail(`key ${key}: ${spans[i].id} started ${ms(-gap)} ms before ${spans[i - 1].id} finished`);
+      if (spans[i].createdAtMs < spans[i - 1].createdAtMs) v.fail(`key ${key}: ${spans[i].id} was admitted after ${spans[i - 1].id}, though created earlier (not FIFO)`);
+    }
+  }
+  return v.done({ keys: byKey.size, executions: intervals, min_gap_ms: minGap === Infinity ? '-' : ms(minGap) });
+}
+
+/** Every signal sent was stored once and delivered once, to the position that consumed it. */
+export function checkSignals(d: ChaosData, ix = new Index(d)): CheckResult {
+  const v = new Verdict('signals stored and delivered exactly once');
+  const sentNonces = new Map<string, number>();
+  for (const s of d.harness.sentSignals) sentNonces.set(s.payload.nonce, (sentNonces.get(s.payload.nonce) ?? 0) + 1);
+  const storedNonces = new Map<string, number>();
+  let delivered = 0;
+  for (const f of d.harness.signalFailures) v.fail(`signal to ${f.id} could not be sent: ${f.error}`);
+  for (const s of d.signals) {
+    const p = parseJson(s.payload) as SignalPayload | undefined;
+    const nonce = p?.nonce ?? `?${s.id}`;
+    storedNonces.set(nonce, (storedNonces.get(nonce) ?? 0) + 1);
+    if (!sentNonces.has(nonce)) v.fail(`signal ${s.id} to ${s.executionId} was never sent by the harness`);
+  }
+  for (const [nonce, n] of sentNonces) {
+    const stored = storedNonces.get(nonce) ?? 0;
+    if (n > 1) v.fail(`harness recorded nonce ${nonce} ${n} times`);
+    if (stored !== 1) v.fail(`signal ${nonce}: sent once, stored ${stored} times`);
+  }
+  for (const [execId, sigs] of groupBy(d.signals, (s) => s.executionId)) {
+    const e = ix.execById.get(execId);
+    const events = new Map(ix.events(execId).map((ev) => [ev.seq, ev]));
+    const seqs = new Set<number>();
+    for (const s of sigs) {
+      if (s.consumedSeq === null) {
+        if (e?.status === 'completed') v.fail(`signal ${s.id} to completed ${execId} was never delivered`);
+        continue;
+      }
+      if (seqs.has(s.consumedSeq)) v.fail(`${execId}: two signals consumed at seq ${s.consumedSeq}`);
+      seqs.add(s.consumedSeq);
+      const ev = events.get(s.consumedSeq);
+      if (!ev || ev.kind !== 'signal' || ev.status !== 'delivered' || ev.name !== s.name) {
+        v.fail(`${execId}: signal ${s.id} consumed at seq ${s.consumedSeq}, but that event is ${ev ? `${ev.kind} "${ev.name}" ${ev.status}` : 'missing'}`);
+      } else if (!isDeepStrictEqual(canon(parseJson(ev.payload)), canon(parseJson(s.payload)))) {
+        v.fail(`${execId}: signal ${s.id} payload differs from the delivered event at seq ${s.consumedSeq}`);
+      } else {
+        delivered++;
+      }
+    }
+    const deliveredEvents = ix.events(execId).filter((ev) => ev.kind === 'signal' && ev.status === 'delivered');
+    for (const ev of deliveredEvents) if (!seqs.has(ev.seq)) v.fail(`${execId}: delivered signal event at seq ${ev.seq} consumed no stored signal`);
+    const shape = e ? ix.shape(e) : null;
+    if (e?.status === 'completed' && shape && deliveredEvents.filter((ev) => ev.name === SIGNAL_NAME).length !== shape.signals) {
+      v.fail(`${execId}: ${deliveredEvents.length} deliveries, expected ${shape.signals}`);
+    }
+  }
+  const duplicates = d.harness.sentSignals.length - new Set(d.harness.sentSignals.map((s) => `${s.executionId}|${s.payload.v}`)).size;
+  return v.done({ sent: d.harness.sentSignals.length, concurrent_duplicates: duplicates, stored: d.signals.length, delivered });
+}
+
+/** Poison executions failed with their error after exactly the bounded number of attempts. */
+export function checkPoison(d: ChaosData, ix = new Index(d)): CheckResult {
+  const v = new Verdict('poison: failed after bounded attempts');
+  const max = POISON_RETRY.maxAttempts;
+  let n = 0;
+  let bodies = 0;
+  for (const e of d.executions.filter((x) => x.workflow === ChaosWorkflow.poison)) {
+    n++;
+    if (e.status !== 'failed') { v.fail(`${e.id} is ${e.status}, expected failed`); continue; }
+    if (e.error?.name !== 'PoisonError') v.fail(`${e.id} failed with ${e.error?.name}: ${e.error?.message}, expected PoisonError`);
+    const ev = ix.events(e.id).find((x) => x.kind === 'step' && x.name === 'poison');
+    if (!ev || ev.status !== 'failed') v.fail(`${e.id}: no failed "poison" step event`);
+    else if (ev.attempt !== max) v.fail(`${e.id}: poison failed at attempt ${ev.attempt}, expected ${max}`);
+    const runs = ix.attempts(e.id).filter((a) => a.step === 'poison');
+    bodies += runs.length;
+    const numbers = new Set(runs.map((a) => a.stepAttempt));
+    if (Math.max(0, ...numbers) > max) v.fail(`${e.id}: poison body ran attempt ${Math.max(...numbers)} > ${max}`);
+    for (let i = 1; i <= max; i++) if (!numbers.has(i)) v.fail(`${e.id}: poison attempt ${i} never ran`);
+  }
+  return v.done({ poison_executions: n, max_attempts: max, bodies_run: bodies });
+}
+
+/** Crashes the workflows caused themselves: the crasher SIGKILLed its runner, and still completed elsewhere. */
+export function checkCrashes(d: ChaosData, ix = new Index(d)): CheckResult {
+  const v = new Verdict('self-crashes recovered');
+  let crashes = 0;
+  let crashers = 0;
+  for (const e of d.executions.filter((x) => x.workflow === ChaosWorkflow.crasher)) {
+    crashers++;
+    const crashed = ix.attempts(e.id).filter((a) => a.outcome === 'crash');
+    crashes += crashed.length;
+    if (crashed.length > 1) v.fail(`${e.id}: crashed ${crashed.length} times (only the first claim may crash)`);
+    if (e.status !== 'completed') v.fail(`${e.id}: ${e.status} after crashing its runner`);
+    if (crashed.length && e.leaseToken < 2) v.fail(`${e.id}: crashed under token ${crashed[0].leaseToken} but never re-claimed`);
+  }
+  return v.done({ crasher_executions: crashers, runner_processes_crashed: crashes });
+}
+
+/**
+ * Zombies: bodies that ran in a runner while it was paused past its TTL (SIGSTOP) and whose step
+ * was committed under another token — the fence really threw their work away.
+ */
+export function checkZombies(d: ChaosData, ix = new Index(d)): CheckResult {
+  const v = new Verdict('zombies fenced off');
+  const stopsByRunner = groupBy(d.harness.stops, (s) => s.runnerId);
+  let zombies = 0;
+  let zombieCommitted = 0;
+  let startedAfterResume = 0;
+  const zombieRunners = new Set<string>();
+  for (const a of d.attempts) {
+    const windows = stopsByRunner.get(a.runnerId);
+    if (!windows) continue;
+    const sameLease = ix.attempts(a.executionId).filter((b) => b.runnerId === a.runnerId && b.leaseToken === a.leaseToken);
+    // In flight when the pause began; or started right after it under a lease granted before
+    // it, by a run that had not yet noticed the lease was gone.
+    const w = windows.find((s) => (a.startedAtMs <= s.stoppedAtMs && (a.finishedAtMs === null || a.finishedAtMs >= s.stoppedAtMs)) ||
+      (a.startedAtMs >= s.resumedAtMs && a.startedAtMs <= s.resumedAtMs + 5000 && sameLease.some((b) => b.startedAtMs <= s.stoppedAtMs)));
+    if (!w) continue;
+    const ev = ix.events(a.executionId).find((x) => x.seq === a.seq && x.kind === 'step');
+    if (!ev) continue;
+    if (ev.leaseToken !== a.leaseToken) {
+      zombies++;
+      zombieRunners.add(a.runnerId);
+      if (a.startedAtMs >= w.resumedAtMs) startedAfterResume++;
+    } else if (a.startedAtMs <= w.stoppedAtMs) {
+      zombieCommitted++;
+    }
+  }
+  if (d.harness.requireZombies && zombies === 0) {
+    v.fail(d.harness.stops.length === 0 ? 'no runner was paused: fencing of zombies was not exercised' : 'no paused runner had a step in flight whose commit was fenced off: fencing was not exercised');
+  }
+  const note = zombies === 0 ? 'no zombie attempt happened in this run (fencing of real zombies not exercised; see the stale-commit probes)' : undefined;
+  return v.done({ pauses: d.harness.stops.length, zombie_attempts_fenced: zombies, zombie_runners: zombieRunners.size, started_after_resume: startedAfterResume, paused_attempts_that_committed_in_time: zombieCommitted }, note);
+}
+
+/** Stale commits injected through the engine's fenced commit (as a zombie would send them) were all rejected. */
+export function checkProbes(d: ChaosData): CheckResult {
+  const v = new Verdict('stale-commit probes rejected');
+  const byVariant: Record<string, number> = {};
+  let errors = 0;
+  for (const p of d.harness.probes) {
+    byVariant[p.variant] = (byVariant[p.variant] ?? 0) + 1;
+    if (p.result === 'landed') v.fail(`${p.variant} with token ${p.token} (current ${p.currentToken}) on ${p.executionId} was COMMITTED`);
+    if (p.result === 'error') errors++;
+  }
+  const rejected = d.harness.probes.filter((p) => p.result === 'rejected').length;
+  return v.done({ probes: d.harness.probes.length, rejected, inconclusive: errors, ...byVariant });
+}
+
+/** A dead or paused runner's executions continue elsewhere within the bound; a graceful stop hands them over. */
+export function checkFailover(d: ChaosData): CheckResult {
+  const v = new Verdict('failover within bound');
+  const counts: Record<string, number | string> = {};
+  for (const fault of ['kill9', 'sigstop', 'sigterm'] as const) {
+    const samples = d.harness.failovers.filter((f) => f.fault === fault);
+    const held = samples.filter((f) => !f.excluded);
+    const bound = fault === 'sigterm' ? d.harness.handoffBoundMs : d.harness.failoverBoundMs;
+    const lat = held.filter((f) => f.latencyMs !== null).map((f) => f.latencyMs as number);
+    for (const f of held) {
+      if (f.latencyMs === null) v.fail(`${fault}: ${f.executionId} did not continue elsewhere`);
+      else if (f.latencyMs > bound) v.fail(`${fault}: ${f.executionId} continued after ${ms(f.latencyMs)} ms > bound ${bound} ms`);
+    }
+    counts[`${fault}_samples`] = held.length;
+    if (lat.length) counts[`${fault}_p50_ms`] = ms(percentile(lat, 0.5));
+    if (lat.length) counts[`${fault}_max_ms`] = ms(Math.max(...lat));
+    const excluded = samples.length - held.length;
+    if (excluded) counts[`${fault}_excluded`] = excluded;
+  }
+  counts.bound_ms = d.harness.failoverBoundMs;
+  counts.handoff_bound_ms = d.harness.handoffBoundMs;
+  return v.done(counts);
+}
+
+/** After the last fault the run settles (every execution terminal) within TTL + poll + max backoff (+ the remaining work). */
+export function checkQuiesce(d: ChaosData): CheckResult {
+  const v = new Verdict('quiesce after the last fault');
+  const q = d.harness.quiesce;
+  if (!q) {
+    v.fail('no final fault was injected: quiesce time not measured');
+    return v.done({});
+  }
+  const took = q.quiescedAtMs === null ? null : q.quiescedAtMs - q.lastFaultAtMs;
+  if (took === null) v.fail(`did not quiesce after the last fault (${q.lastFault})`);
+  else if (took > q.boundMs) v.fail(`quiesced ${ms(took)} ms after the last fault (${q.lastFault}), bound ${q.boundMs} ms`);
+  return v.done({ last_fault: q.lastFault, quiesce_ms: took === null ? 'never' : ms(took), bound_ms: q.boundMs, ...q.terms });
+}
+
+/** Every invariant, in report order. */
