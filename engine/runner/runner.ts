@@ -13,7 +13,7 @@ import { recordError, ValidationError } from '../errors';
 import { createLogger } from '../logger';
 import { createInstanceId } from '../instance-id';
 import { resolveDatabase, type Database } from '../store/database';
-import { cancelRequests, claimExecutions, hasDueWork, heldLeases, releaseExpiredLeases, releaseLeases, requeueOrphans, sweepAdmissions } from '../store/claims';
+import { cancelRequests, claimExecutions, probeWork, heldLeases, releaseExpiredLeases, releaseLeases, requeueOrphans, sweepAdmissions } from '../store/claims';
 import { refreshOwnerLocks } from '../store/locks';
 import { notifier } from '../store/notifier';
 import { markStaleRunners, registerRunner, stopRunner, touchRunner } from '../store/runners';
@@ -61,6 +61,8 @@ export class Runner extends EventEmitter<RunnerEvents> {
   /** A claim is in flight: its lease rows exist before they are tracked in #held. */
   #claiming = false;
   #lastTickBusy = false;
+  /** When the poll probe last looked for expired leases (monotonic ms). */
+  #expiryCheckedAt = -Infinity;
   #batcher: CommitBatcher;
   #finisher: FinishBatcher;
   #watchdogBusy = false;
@@ -170,7 +172,13 @@ export class Runner extends EventEmitter<RunnerEvents> {
     if (free <= 0) return 'full';
     const names = [...this.options.workflows.keys()];
     // Idle, ask the one-statement probe first; busy (the last claim found work), claim directly.
-    if (!this.#lastTickBusy && !(await hasDueWork(this.#db.sql, names))) return 'idle';
+    if (!this.#lastTickBusy) {
+      // The same statement tells whether a lease expired, so an idle watchdog needs no query of its own.
+      const probe = await probeWork(this.#db.sql, names);
+      this.#expiryCheckedAt = performance.now();
+      if (probe.expired) void this.#watchdog(true);
+      if (!probe.due) return 'idle';
+    }
     const startedAt = performance.now();
     this.#claiming = true;
     let claimed: ClaimedExecution[];
@@ -321,11 +329,13 @@ export class Runner extends EventEmitter<RunnerEvents> {
   }
 
   // ── watchdog ─────────────────────────────────────────────────────────────────────────────
-  async #watchdog(): Promise<void> {
+  async #watchdog(expiredSeen = false): Promise<void> {
     if (this.#watchdogBusy || this.#state !== RunnerState.running) return;
     this.#watchdogBusy = true;
     try {
-      const released = await releaseExpiredLeases(this.#db.sql);
+      // While idle the poll probe already looked for expired leases this interval.
+      const recentlyProbed = performance.now() - this.#expiryCheckedAt < this.options.watchdogIntervalMs;
+      const released = expiredSeen || !recentlyProbed ? await releaseExpiredLeases(this.#db.sql) : [];
       const byOwner = new Map<string, number>();
       for (const r of released) {
         byOwner.set(r.owner, (byOwner.get(r.owner) ?? 0) + 1);

@@ -211,11 +211,20 @@ export async function leaseHolder(store: SqlStore, executionId: string): Promise
 
 /** One cheap statement: is anything of `workflows` due now? (The idle poll asks only this.) */
 export async function hasDueWork(store: SqlStore, workflows: readonly string[]): Promise<boolean> {
-  const rows = await store.all(
-    `SELECT id FROM workflow_executions WHERE status IN ('queued', 'waiting') AND available_at <= ${store.now} AND workflow_name IN (?) LIMIT 1`,
-    [workflows],
+  return (await probeWork(store, workflows)).due;
+}
+
+/**
+ * The idle poll's single statement: is work of `workflows` due, and has any execution lease
+ * expired (a dead runner the watchdog should handle)? Both answered from indexes.
+ */
+export async function probeWork(store: SqlStore, workflows: readonly string[]): Promise<{ due: boolean; expired: boolean }> {
+  const rows = await store.all<{ due: unknown; expired: unknown }>(
+    `SELECT EXISTS (SELECT 1 FROM workflow_executions WHERE status IN ('queued', 'waiting') AND available_at <= ${store.now} AND workflow_name IN (?)) AS due, ` +
+      `EXISTS (SELECT 1 FROM distributed_locks WHERE expires_at < ${store.now} AND lock_key >= ? AND lock_key < ?) AS expired`,
+    [workflows, EXECUTION_LOCK_PREFIX, nextPrefix(EXECUTION_LOCK_PREFIX)],
   );
-  return rows.length > 0;
+  return { due: Number(rows[0]?.due) === 1, expired: Number(rows[0]?.expired) === 1 };
 }
 
 /** The execution leases `owner` still holds (unexpired), as (execution id, token). */
