@@ -4,10 +4,10 @@
  * WorkflowIdConflictError, and a finished id may be reused according to the reuse policy.
  * Bad input is rejected before anything is written.
  */
-import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import { toMs } from '../duration';
+import { uuidv7 } from '../uuid7';
 import { ValidationError, WorkflowIdConflictError } from '../errors';
 import { silentLogger } from '../logger';
 import { DEFAULT_PAYLOAD_LIMIT_BYTES, decodeValue, encodeValue } from '../serialization';
@@ -59,7 +59,7 @@ export async function createClient(options: ClientOptions = {}): Promise<Client>
   async function start(workflow: WorkflowDefinition<unknown, unknown> | string, input: unknown, opts: StartOptions = {}): Promise<WorkflowHandle<unknown>> {
     const def = typeof workflow === 'string' ? undefined : workflow;
     const name = validateWorkflowName(typeof workflow === 'string' ? workflow : workflow?.name, 'workflow');
-    const id = opts.id === undefined ? randomUUID() : validateExecutionId(opts.id);
+    const id = opts.id === undefined ? uuidv7() : validateExecutionId(opts.id);
     const policy = opts.idReusePolicy ?? 'reject-duplicate';
     if (!['reject-duplicate', 'allow-duplicate', 'allow-duplicate-failed-only'].includes(policy)) {
       throw new ValidationError(`idReusePolicy must be reject-duplicate, allow-duplicate or allow-duplicate-failed-only (got ${String(policy)})`, 'idReusePolicy');

@@ -16,7 +16,7 @@ export type IdReusePolicy =
 
 /** Options of `client.start`. */
 export interface StartOptions {
-  /** Execution id (idempotency key). @default a random UUID */
+  /** Execution id (idempotency key). @default a time-ordered UUIDv7 */
   id?: string;
   /** @default 'reject-duplicate' */
   idReusePolicy?: IdReusePolicy;
