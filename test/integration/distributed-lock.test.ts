@@ -360,6 +360,10 @@ describeEachDb(__filename, 'DistributedLockManager', (ctx: DbSuite) => {
     expect(lines).toContainEqual(expect.objectContaining({ level: 20, msg: 'lock held by another owner', component: 'distributed_lock', owner: 'web-2-b2c3d4e5', holder: 'web-1-a1b2c3d4' }));
     expect(lines).toContainEqual(expect.objectContaining({ level: 20, msg: 'refreshed distributed lock', ...fields }));
     expect(lines).toContainEqual(expect.objectContaining({ level: 30, msg: 'released distributed lock', ...fields }));
-    expect(lines).toContainEqual(expect.objectContaining({ level: 30, msg: 'cleaned expired distributed locks', component: 'distributed_lock', count: 1 }));
+    // 'log-expired', plus the exec_123 tombstone when its release fell in the same DB millisecond
+    // as its grant (SQLite clock): the count is 1 or 2, and the line carries it.
+    const cleaned = lines.find((l) => l.msg === 'cleaned expired distributed locks');
+    expect(cleaned).toMatchObject({ level: 30, component: 'distributed_lock' });
+    expect([1, 2]).toContain(cleaned?.count);
   });
 });
