@@ -143,12 +143,6 @@ export async function listExecutions(q: SqlRunner, store: SqlStore, f: ListFilte
   return rows.map((r) => toExecution(r, store.date));
 }
 
-/** Counts by status (CLI, dev demo). */
-export async function countByStatus(q: SqlRunner): Promise<Record<string, number>> {
-  const rows = await q.all<{ status: string; n: unknown }>('SELECT status, COUNT(*) AS n FROM workflow_executions GROUP BY status');
-  return Object.fromEntries(rows.map((r) => [String(r.status), Number(r.n)]));
-}
-
 /**
  * Move a finished execution aside under `archivedId` (reuse policy "allow duplicate"): its
  * history, signals and children follow it, so nothing is lost and the id is free again.

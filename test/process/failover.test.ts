@@ -4,23 +4,14 @@
  * steps it had committed are not re-run; a runner stopped with SIGTERM finishes its running
  * step, commits it and hands the rest over at once, long before its (long) TTL.
  */
-import { createClient, type Database } from '../../engine';
+import type { Database } from '../../engine';
 import { describeEachDb } from '../helpers/db';
 import { dbNowMs, killAllRunners, spawnRunner, waitFor, type RunnerProcess } from '../helpers/processes';
 import { createAttemptsTable, readAttempts, type AttemptRow } from './fixtures/attempts';
 import { eventFacts, eventKeys, expectedStepEvents, groupBy, statusCounts } from './fixtures/facts';
-import { procSteps, type StepsInput } from './fixtures/workflows';
+import { startAll } from './fixtures/start';
 
 const POLL_MS = 100;
-
-async function startAll(db: Database, ids: string[], input: StepsInput): Promise<void> {
-  const client = await createClient({ db });
-  try {
-    await Promise.all(ids.map((id) => client.start(procSteps, input, { id })));
-  } finally {
-    await client.close();
-  }
-}
 
 /** Wait until every execution is inside step `step` (its body started, not yet ended). */
 async function waitUntilInside(db: Database, ids: string[], step: string, timeoutMs: number): Promise<AttemptRow[]> {

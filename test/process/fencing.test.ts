@@ -6,23 +6,14 @@
  * runner's local lease deadline stops it), once with the lease expired through the data while
  * its local deadline is still far away (the database fence itself turns it away).
  */
-import { createClient, type Database } from '../../engine';
+import type { Database } from '../../engine';
 import { describeEachDb } from '../helpers/db';
 import { dbNowMs, killAllRunners, pauseOutsideTransactions, spawnRunner, waitFor, type RunnerProcess } from '../helpers/processes';
 import { createAttemptsTable, readAttempts, type AttemptRow } from './fixtures/attempts';
 import { eventFacts, eventKeys, expectedStepEvents, groupBy } from './fixtures/facts';
-import { procSteps, type StepsInput } from './fixtures/workflows';
+import { startAll } from './fixtures/start';
 
 const POLL_MS = 100;
-
-async function startAll(db: Database, ids: string[], input: StepsInput): Promise<void> {
-  const client = await createClient({ db });
-  try {
-    await Promise.all(ids.map((id) => client.start(procSteps, input, { id })));
-  } finally {
-    await client.close();
-  }
-}
 
 async function insideStep(db: Database, ids: string[], step: string): Promise<AttemptRow[]> {
   let rows: AttemptRow[] = [];
