@@ -66,3 +66,13 @@ export function defineWorkflow<I = unknown, O = unknown>(options: WorkflowOption
   }
   return Object.freeze({ name, version, retry: resolveRetryPolicy(options.retry, undefined, `workflow "${name}" retry`), template, fn });
 }
+
+/** The template key of an execution of `def` with `input` (null without a template); validated. */
+export function templateKeyOf<I>(def: WorkflowDefinition<I, unknown> | undefined, input: I): string | null {
+  if (!def?.template) return null;
+  const key = def.template.key(input);
+  if (typeof key !== 'string' || key.length === 0 || [...key].length > MAX_NAME_LENGTH) {
+    throw new ValidationError(`template key of "${def.name}" must be a non-empty string of at most ${MAX_NAME_LENGTH} characters`, 'template.key');
+  }
+  return key;
+}
