@@ -13,7 +13,7 @@ export { createClient, type Client, type ClientOptions } from './client/client';
 export { WorkflowHandle } from './client/handle';
 export type { StartOptions, IdReusePolicy, ExecutionDescription, HistoryEntry, ListOptions, ListPage, ExecutionSummary } from './client/types';
 
-export { OverlapPolicy } from './schedules/plan';
+export { OverlapPolicy, OVERLAP_POLICIES } from './schedules/plan';
 export type { ScheduleClient, ScheduleOptions, ScheduleUpdate, ScheduleDescription, ScheduleSummary, ScheduleRun, FireResult, FireOptions } from './schedules/types';
 export { nextFireTimes, type ScheduleSpec } from './schedules/spec';
 
