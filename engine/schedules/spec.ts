@@ -4,7 +4,8 @@
  * function takes the instant it reasons from; nothing here reads a clock.
  * DST (cron in a zone that has it, croner's Vixie-cron semantics): a fixed-time fire inside the
  * spring gap fires once at the first instant after the gap (02:30 → 03:00 local); in the autumn
- * repeat it fires once, at the first occurrence; wildcard hours fire in every real hour.
+ * repeat it fires once, at the first occurrence; a stepped minute in that hour (every 15 minutes
+ * of hour 2) fires in both real 02:xx hours of the repeat and not at all in the gap.
  */
 import { Cron } from 'croner';
 import { ValidationError } from '../errors';

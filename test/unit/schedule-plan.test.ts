@@ -5,6 +5,8 @@
 import { collectDueFires, nextDueAt, planFires, MAX_BUFFERED } from '../../engine/schedules/plan';
 import { fireExecutionId, fireTimesBetween, jitterFor, nextFireAfter, nextFireTimes, parseSpec, type ScheduleSpec } from '../../engine/schedules/spec';
 import { resolveScheduleDefinition, validateScheduleId } from '../../engine/schedules/options';
+import { resolveRunnerOptions } from '../../engine/runner/options';
+import { defineWorkflow } from '../../engine/workflow/define-workflow';
 
 const iso = (dates: Date[]) => dates.map((d) => d.toISOString());
 const at = (s: string) => new Date(s);
@@ -102,6 +104,24 @@ describe('validation', () => {
     expect(() => resolveScheduleDefinition({ every: '1s' }, 1000)).toThrow(expect.objectContaining({ field: 'workflow' }));
     expect(() => resolveScheduleDefinition({ ...base, input: 'x'.repeat(2000) }, 1000)).toThrow(expect.objectContaining({ code: 'SERIALIZATION' }));
     expect(resolveScheduleDefinition(base, 1000).fields).toMatchObject({ overlap: 'skip', catchupWindowMs: 3_600_000, jitterMs: 0, paused: false, everyMs: 1000 });
+  });
+
+  it('computes a template workflow\'s key from the input, also when an update changes only the workflow', () => {
+    const perCustomer = defineWorkflow({ name: 'per-customer', template: { key: (i: { c: string }) => i.c, limit: 2 } }, async () => 1);
+    const created = resolveScheduleDefinition({ workflow: perCustomer as never, input: { c: 'c-7' }, every: '1m' }, 1000).fields;
+    expect(created).toMatchObject({ templateKey: 'c-7', templateLimit: 2 });
+    const stored = { ...created, id: 's', nextFireAt: null, dueAt: null, buffered: [], lastExecutionId: null, lastFireAt: null,
+      firedCount: 0, skippedCount: 0, missedCount: 0, createdAt: new Date(), updatedAt: new Date() };
+    const plain = resolveScheduleDefinition({ workflow: 'plain' }, 1000, stored).fields;
+    expect(plain).toMatchObject({ workflowName: 'plain', templateKey: null, input: '{"c":"c-7"}' });
+    expect(resolveScheduleDefinition({ workflow: perCustomer as never }, 1000, { ...stored, ...plain }).fields.templateKey).toBe('c-7');
+  });
+
+  it('the runner validates its schedule options', () => {
+    const wf = defineWorkflow({ name: 'w' }, async () => 1);
+    expect(resolveRunnerOptions({ workflows: [wf] })).toMatchObject({ schedules: true, scheduleCheckIntervalMs: 1000 });
+    expect(() => resolveRunnerOptions({ workflows: [wf], scheduleCheckInterval: '5ms' })).toThrow(expect.objectContaining({ field: 'scheduleCheckInterval' }));
+    expect(() => resolveRunnerOptions({ workflows: [wf], schedules: 'yes' as never })).toThrow(expect.objectContaining({ field: 'schedules' }));
   });
 });
 
