@@ -46,7 +46,11 @@ export interface RunnerOptions {
   poolMax?: number;
   /** Host a schedule ticker (fires due schedules; any number of runners may). @default true */
   schedules?: boolean;
-  /** Longest idle wait of the schedule ticker (how soon schedules made elsewhere are seen). @default '1s' */
+  /**
+   * Longest idle wait of the schedule ticker: how soon a schedule created, changed or unpaused in
+   * another process is seen (its first fire is then caught up, not lost). Each idle look is one
+   * indexed statement. @default '5s'
+   */
   scheduleCheckInterval?: Duration;
 }
 
@@ -100,7 +104,7 @@ export function resolveRunnerOptions(o: RunnerOptions): ResolvedRunnerOptions {
   const poolMax = o.poolMax ?? Math.max(10, Math.min(concurrency, 50));
   if (!Number.isInteger(poolMax) || poolMax < 1 || poolMax > 1000) throw new ValidationError('poolMax must be an integer between 1 and 1000', 'poolMax');
   if (o.schedules !== undefined && typeof o.schedules !== 'boolean') throw new ValidationError('schedules must be a boolean', 'schedules');
-  const scheduleCheckIntervalMs = toMs(o.scheduleCheckInterval ?? '1s', 'scheduleCheckInterval');
+  const scheduleCheckIntervalMs = toMs(o.scheduleCheckInterval ?? '5s', 'scheduleCheckInterval');
   if (scheduleCheckIntervalMs < 10) throw new ValidationError('scheduleCheckInterval must be at least 10ms', 'scheduleCheckInterval');
   return Object.freeze({
     workflows, concurrency, leaseTtlMs, heartbeatIntervalMs, pollIntervalMs, watchdogIntervalMs, drainTimeoutMs, holdWaitsUpToMs,

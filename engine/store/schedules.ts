@@ -9,14 +9,12 @@ import { insertExecution, isDuplicateKeyError } from './executions';
 import type { SqlRunner, SqlStore } from './sql';
 import type { ExecutionStatus, NewExecution } from './types';
 
+/** What every fire of a schedule starts: these columns of the execution row. */
+export type FireTemplate = Pick<NewExecution, 'workflowName' | 'workflowVersion' | 'templateKey' | 'templateLimit' | 'input'>;
+
 /** One schedule as stored (JSON still as text). */
-export interface ScheduleRecord {
+export interface ScheduleRecord extends FireTemplate {
   id: string;
-  workflowName: string;
-  workflowVersion: number;
-  templateKey: string | null;
-  templateLimit: number | null;
-  input: string | null;
   cron: string | null;
   everyMs: number | null;
   timezone: string | null;

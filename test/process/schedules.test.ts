@@ -19,7 +19,7 @@ describeEachDb(__filename, 'schedules across runner processes', (ctx) => {
   afterAll(killAllRunners);
 
   test('an every-second schedule on 3 runners with one kill -9 starts exactly one execution per fire, none skipped', async () => {
-    const common = { dbUrl: ctx.url, concurrency: 4, leaseTtl: '2s', pollInterval: '100ms' };
+    const common = { dbUrl: ctx.url, concurrency: 4, leaseTtl: '2s', pollInterval: '100ms', env: { LEASEFLOW_SCHEDULE_CHECK_INTERVAL: '200ms' } };
     const runners = await Promise.all(['sa', 'sb', 'sc'].map((n, i) => spawnRunner({ ...common, instanceId: `${n}-0000000${i}` })));
     const client = await createClient({ db: ctx.db });
     try {

@@ -119,7 +119,7 @@ describe('validation', () => {
 
   it('the runner validates its schedule options', () => {
     const wf = defineWorkflow({ name: 'w' }, async () => 1);
-    expect(resolveRunnerOptions({ workflows: [wf] })).toMatchObject({ schedules: true, scheduleCheckIntervalMs: 1000 });
+    expect(resolveRunnerOptions({ workflows: [wf] })).toMatchObject({ schedules: true, scheduleCheckIntervalMs: 5000 });
     expect(() => resolveRunnerOptions({ workflows: [wf], scheduleCheckInterval: '5ms' })).toThrow(expect.objectContaining({ field: 'scheduleCheckInterval' }));
     expect(() => resolveRunnerOptions({ workflows: [wf], schedules: 'yes' as never })).toThrow(expect.objectContaining({ field: 'schedules' }));
   });
