@@ -80,7 +80,9 @@ export function startScheduleTicker(o: ScheduleTickerOptions): ScheduleTicker {
       } catch (err) {
         failures++;
         log.warn({ err }, 'schedule tick failed');
-        waitMs = Math.min(o.checkIntervalMs * 10, o.checkIntervalMs * 2 ** Math.min(failures, 6));
+        // Back off while the database is away, but never longer than an idle look (fires are
+        // caught up afterwards; a long backoff would only delay them).
+        waitMs = Math.min(o.checkIntervalMs, 250 * 2 ** Math.min(failures, 5));
       }
       if (!stopped && waitMs > 0) await sleep(waitMs);
       nudged = false;
