@@ -24,6 +24,8 @@ export interface FireOutcome {
   skipped: number;
   missed: number;
   cancelled: string | null;
+  /** The stored rule could not be evaluated: the schedule was parked (due_at NULL) until updated. */
+  parked?: string;
 }
 
 /**
@@ -69,9 +71,19 @@ export async function applyFires(
   return { scheduleId: s.id, started, alreadyFired, buffered: plan.buffered.length, skipped: plan.skipped, missed: advance?.missed ?? 0, cancelled };
 }
 
-/** A regular look at a held schedule: everything due at `now`, under its own policy. */
-export function fireDue(q: SqlRunner, store: SqlStore, s: ScheduleRecord, now: Date): Promise<FireOutcome> {
-  const due = s.paused ? { fires: [], missed: 0, nextFireAt: s.nextFireAt } : collectDueFires(specOf(s), s.nextFireAt, now, s.catchupWindowMs);
+/**
+ * A regular look at a held schedule: everything due at `now`, under its own policy. A stored rule
+ * that no longer evaluates (edited by hand, a time zone gone from the runtime) parks that schedule
+ * instead of failing the round, so it cannot hold up the others.
+ */
+export async function fireDue(q: SqlRunner, store: SqlStore, s: ScheduleRecord, now: Date): Promise<FireOutcome> {
+  let due: ReturnType<typeof collectDueFires>;
+  try {
+    due = s.paused ? { fires: [], missed: 0, nextFireAt: s.nextFireAt } : collectDueFires(specOf(s), s.nextFireAt, now, s.catchupWindowMs);
+  } catch (err) {
+    await saveScheduleState(q, store, s.id, { ...s, dueAt: null, fired: 0, skipped: 0, missed: 0 });
+    return { scheduleId: s.id, started: [], alreadyFired: [], buffered: s.buffered.length, skipped: 0, missed: 0, cancelled: null, parked: String((err as Error)?.message ?? err) };
+  }
   return applyFires(q, store, s, now, due.fires, s.overlap as OverlapPolicy, { nextFireAt: due.nextFireAt, missed: due.missed });
 }
 

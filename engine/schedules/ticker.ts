@@ -48,7 +48,8 @@ export function startScheduleTicker(o: ScheduleTickerOptions): ScheduleTicker {
   });
 
   const report = (outcome: FireOutcome) => {
-    const { scheduleId, started, alreadyFired, buffered, skipped, missed, cancelled } = outcome;
+    const { scheduleId, started, alreadyFired, buffered, skipped, missed, cancelled, parked } = outcome;
+    if (parked) log.error({ schedule: scheduleId, error: parked }, 'schedule rule cannot be evaluated; parked until updated');
     if (started.length + skipped + missed + buffered === 0 && !cancelled) return;
     log.info({ schedule: scheduleId, started, already_fired: alreadyFired.length, buffered, skipped, missed, cancelled }, 'schedule fired');
     try { o.onFired?.(outcome); } catch (err) { log.error({ err }, 'schedule listener threw'); }

@@ -176,6 +176,23 @@ describeEachDb(__filename, 'schedules', (ctx) => {
     await expect(client.schedules.update('hourly', { id: 'x' } as never)).rejects.toBeInstanceOf(ValidationError);
   });
 
+  test('a stored rule that no longer evaluates parks its schedule and does not hold up the others', async () => {
+    await client.schedules.create({ id: 'broken', workflow: echo, cron: '0 * * * *' });
+    await client.schedules.create({ id: 'healthy', workflow: echo, every: '1h' });
+    await makeScheduleDue(ctx.db, 'broken', 2000);
+    const fire = await makeScheduleDue(ctx.db, 'healthy', 1000);
+    await ctx.db.sql.run("UPDATE workflow_schedules SET timezone = 'Nowhere/Gone' WHERE id = 'broken'");
+    const outcomes = await fireDue(ctx.db);
+    expect(outcomes.find((o) => o.scheduleId === 'healthy')?.started).toEqual([`healthy:${fire.toISOString()}`]);
+    expect(outcomes.find((o) => o.scheduleId === 'broken')).toMatchObject({ started: [], parked: expect.stringMatching(/Nowhere\/Gone/) });
+    expect((await ctx.db.sql.all("SELECT due_at FROM workflow_schedules WHERE id = 'broken'"))[0]).toEqual({ due_at: null });
+    await ctx.db.sql.run("UPDATE workflow_schedules SET timezone = 'UTC' WHERE id = 'broken'");
+    await client.schedules.update('broken', { cron: '0 * * * *' }); // an update re-arms it
+    expect((await client.schedules.describe('broken')).nextFireTimes).toHaveLength(5);
+    await client.schedules.delete('broken');
+    await client.schedules.delete('healthy');
+  });
+
   test("a runner's ticker fires an every-second schedule on its own, one execution per second", async () => {
     const tick = defineWorkflow({ name: 'sched-tick' }, async () => 'ok');
     const runner = await createRunner({ db: ctx.db, workflows: [tick], logger: silentLogger(), pollInterval: '50ms', scheduleCheckInterval: '100ms' });
