@@ -168,5 +168,17 @@ export function buildEntities(dialect: Dialect): EntitySchema[] {
     indexes: [{ name: 'workflow_schedules_due_idx', properties: ['dueAt'] }],
   });
 
-  return [locks, executions, events, signals, runners, templates, schedules];
+  const dedup = new EntitySchema<Row>({
+    name: 'WorkflowDedupKey', tableName: 'workflow_dedup_keys',
+    properties: {
+      workflowName: { type: 'string', length: MAX_NAME_LENGTH, primary: true },
+      dedupKey: { type: 'string', length: MAX_NAME_LENGTH, primary: true },
+      executionId: { type: 'string', length: MAX_EXECUTION_ID_LENGTH },
+      expiresAt: { ...dt } as never,
+      createdAt: { ...dt } as never,
+    },
+    indexes: [{ name: 'workflow_dedup_keys_expires_idx', properties: ['expiresAt'] }],
+  });
+
+  return [locks, executions, events, signals, runners, templates, schedules, dedup];
 }
