@@ -12,11 +12,11 @@ import { ValidationError, WorkflowIdConflictError } from '../errors';
 import { silentLogger } from '../logger';
 import { DEFAULT_PAYLOAD_LIMIT_BYTES, decodeValue, encodeValue } from '../serialization';
 import { resolveDatabase, type Database, type DbInput } from '../store/database';
-import { archiveExecution, findExecution, insertExecution, isDuplicateKeyError, listExecutions } from '../store/executions';
+import { archiveExecution, findExecution, isDuplicateKeyError, listExecutions } from '../store/executions';
 import { notifier } from '../store/notifier';
 import type { ExecutionRecord, NewExecution } from '../store/types';
-import { dedupKeyOf, templateKeyOf, validateWorkflowName, type WorkflowDefinition } from '../workflow/define-workflow';
-import { claimDedupKey } from '../store/dedup';
+import { templateKeyOf, validateWorkflowName, type WorkflowDefinition } from '../workflow/define-workflow';
+import { prepareStart, writeStart } from './keyed-start';
 import { createScheduleClient } from '../schedules/client';
 import type { ScheduleClient } from '../schedules/types';
 import { WorkflowHandle } from './handle';
@@ -79,20 +79,11 @@ export async function createClient(options: ClientOptions = {}): Promise<Client>
       id, workflowName: name, workflowVersion: def?.version ?? 1, templateKey, templateLimit: def?.template?.limit ?? null,
       input: encoded, parentId: null, parentSeq: null, delayMs,
     };
-    const dedupKey = dedupKeyOf(def, input);
+    const prepared = prepareStart(def, input, row);
     for (let attempt = 0; attempt < 5; attempt++) {
       try {
-        if (dedupKey !== null && def?.dedup) {
-          // Claim the key and insert in one transaction: a start inside the window gets the holder back.
-          const holder = await sql.tx(async (q) => {
-            const winner = await claimDedupKey(q, sql, { workflow: name, key: dedupKey, executionId: id, windowMs: def.dedup!.windowMs });
-            if (winner === id) await insertExecution(q, sql, row);
-            return winner;
-          });
-          if (holder !== id) return new WorkflowHandle(db, holder, limit);
-        } else {
-          await insertExecution(sql, sql, row);
-        }
+        const holder = await writeStart(sql, prepared);
+        if (holder !== id) return new WorkflowHandle(db, holder, limit);
         logger.debug({ execution_id: id, workflow: name }, 'execution started');
         notifier(db.url).emit('work');
         return new WorkflowHandle(db, id, limit);

@@ -180,5 +180,15 @@ export function buildEntities(dialect: Dialect): EntitySchema[] {
     indexes: [{ name: 'workflow_dedup_keys_expires_idx', properties: ['expiresAt'] }],
   });
 
-  return [locks, executions, events, signals, runners, templates, schedules, dedup];
+  const debounce = new EntitySchema<Row>({
+    name: 'WorkflowDebounceKey', tableName: 'workflow_debounce_keys',
+    properties: {
+      workflowName: { type: 'string', length: MAX_NAME_LENGTH, primary: true },
+      debounceKey: { type: 'string', length: MAX_NAME_LENGTH, primary: true },
+      executionId: { type: 'string', length: MAX_EXECUTION_ID_LENGTH },
+      updatedAt: { ...dt } as never,
+    },
+  });
+
+  return [locks, executions, events, signals, runners, templates, schedules, dedup, debounce];
 }
