@@ -26,7 +26,7 @@ export {
 } from './locks';
 
 export {
-  LeaseflowError, LockTimeoutError, WorkflowAlreadyRunningError, LockNotHeldError, LeaseLostError, ValidationError,
+  LeaseflowError, StoreUnavailableError, StoreAuthError, DatabaseNotFoundError, LockTimeoutError, WorkflowAlreadyRunningError, LockNotHeldError, LeaseLostError, ValidationError,
   SerializationError, NonDeterminismError, WorkflowIdConflictError, UnknownWorkflowError, ExecutionNotFoundError,
   ExecutionFinishedError, CancelledError, TimeoutError, WorkflowFailedError, NonRetryableError, type RecordedError,
 } from './errors';

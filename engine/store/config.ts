@@ -9,6 +9,7 @@ import { defineConfig as defineMariaDb } from '@mikro-orm/mariadb';
 import { defineConfig as defineLibSql } from '@mikro-orm/libsql';
 import { Migrator } from '@mikro-orm/migrations';
 import type { Logger } from 'pino';
+import { toMs, type Duration } from '../duration';
 import { buildEntities } from './entities';
 import type { ConnectionSettings } from './dialect';
 import { mikroLoggerFactory } from '../logger';
@@ -25,7 +26,12 @@ export interface StoreTuning {
   poolMax?: number;
   /** Log every SQL statement at debug level through `logger`. @default false */
   debugSql?: boolean;
+  /** How long one connection attempt to a MySQL-family server may take ('10s', or ms). @default '10s' */
+  connectTimeout?: Duration;
 }
+
+/** Default bound of one connection attempt. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
 /** Build the MikroORM options for one store. */
 export function buildOrmConfig(settings: ConnectionSettings, logger: Logger, tuning: StoreTuning = {}): Options {
@@ -82,6 +88,7 @@ export function buildOrmConfig(settings: ConnectionSettings, logger: Logger, tun
     charset: 'utf8mb4',
     collate: settings.dialect === 'mariadb' ? MARIADB_COLLATION : MYSQL_COLLATION,
     timezone: '+00:00',
+    driverOptions: { connection: { connectTimeout: tuning.connectTimeout === undefined ? DEFAULT_CONNECT_TIMEOUT_MS : toMs(tuning.connectTimeout, 'connectTimeout') } },
     pool: {
       min: 0, max: tuning.poolMax ?? 10,
       // Every transaction leaseflow runs is READ COMMITTED (SKIP LOCKED claims deadlock under
