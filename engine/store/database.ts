@@ -6,7 +6,7 @@
  * creates a database or SQLite file unless `createDatabase` is set: a mistyped name is a
  * DatabaseNotFoundError, not a new empty store. Connection failures become typed errors.
  */
-import { MikroORM } from '@mikro-orm/core';
+import { MikroORM, type IMigrator } from '@mikro-orm/core';
 import type { AbstractSqlConnection } from '@mikro-orm/knex';
 import type { Logger } from 'pino';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -16,6 +16,8 @@ import { buildOrmConfig, DEFAULT_CONNECT_TIMEOUT_MS, type StoreTuning } from './
 import { toMs } from '../duration';
 import { createSqlStore, type SqlStore } from './sql';
 import { withFileLock } from './file-lock';
+import { mysqlMigrations } from './migrations/mysql';
+import { sqliteMigrations } from './migrations/sqlite';
 import { silentLogger } from '../logger';
 import { DatabaseNotFoundError, ValidationError } from '../errors';
 import { toConnectError } from './connect-errors';
@@ -92,8 +94,15 @@ export async function openDatabase(url: string = DEFAULT_DB_URL, options: OpenDa
     url: settings.display,
     sql,
     async pendingMigrations() {
-      const pending = await orm.getMigrator().getPendingMigrations();
-      return pending.map((m) => m.name);
+      // Plain SQL against the migrations table instead of the migrator: a CLI read does not load
+      // @mikro-orm/migrations (and umzug) just to learn that nothing is pending.
+      const known = (settings.dialect === 'sqlite' ? sqliteMigrations : mysqlMigrations).map((m) => m.name);
+      const table = settings.dialect === 'sqlite'
+        ? await sql.all("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'leaseflow_migrations'")
+        : await sql.all("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'leaseflow_migrations'");
+      if (table.length === 0) return known;
+      const applied = new Set((await sql.all<{ name: string }>('SELECT name FROM leaseflow_migrations')).map((r) => r.name));
+      return known.filter((name) => !applied.has(name));
     },
     async migrate() {
       if (settings.dialect === 'sqlite') {
@@ -104,7 +113,7 @@ export async function openDatabase(url: string = DEFAULT_DB_URL, options: OpenDa
         return withFileLock(`${settings.dbName}.migrate.lock`, async () => {
           await conn.execute('BEGIN IMMEDIATE', [], 'run');
           try {
-            await orm.getMigrator().up();
+            await migratorOf(orm).up();
             await conn.execute('COMMIT', [], 'run');
           } catch (err) {
             await conn.execute('ROLLBACK', [], 'run').catch(() => undefined);
@@ -147,14 +156,26 @@ export async function resolveDatabase(db: DbInput, options: OpenDatabaseOptions 
   return { db: opened, owned: true };
 }
 
+/**
+ * The migrator, its package loaded and registered on first use (not at open: a CLI read never
+ * needs it). Registered explicitly because MikroORM's own fallback resolves the package from
+ * the working directory, which is wrong for an installed `leaseflow` binary.
+ */
+function migratorOf(orm: MikroORM): IMigrator {
+  if (!orm.config.getExtension('@mikro-orm/migrator')) {
+    (require('@mikro-orm/migrations') as typeof import('@mikro-orm/migrations')).Migrator.register(orm);
+  }
+  return orm.getMigrator();
+}
+
 async function migrateWithRetry(orm: MikroORM): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
-      await orm.getMigrator().up();
+      await migratorOf(orm).up();
       return;
     } catch (err) {
       // A racing process may have applied the same migration first: re-check before failing.
-      const pending = await orm.getMigrator().getPendingMigrations().catch(() => null);
+      const pending = await migratorOf(orm).getPendingMigrations().catch(() => null);
       if (pending && pending.length === 0) return;
       if (attempt >= 5) throw err;
       await sleep(100 * attempt);

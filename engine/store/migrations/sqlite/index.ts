@@ -1,6 +1,9 @@
-/** SQLite migrations, in order. Append-only: never edit a landed migration. */
-import { Migration20261124121131_initial } from './Migration20261124121131_initial';
+/**
+ * SQLite migrations, in order. Append-only: never edit a landed migration. Each entry loads its
+ * module lazily (see ../lazy.ts): add new ones as `lazyMigration(name, () => require(…))`.
+ */
+import { lazyMigration } from '../lazy';
 
 export const sqliteMigrations = [
-  { name: 'Migration20261124121131_initial', class: Migration20261124121131_initial },
+  lazyMigration('Migration20261124121131_initial', () => require('./Migration20261124121131_initial')),
 ];
