@@ -118,6 +118,20 @@ export class ExecutionFinishedError extends LeaseflowError {
   }
 }
 
+/** `resume` of an execution that is not failed. */
+export class ExecutionNotResumableError extends LeaseflowError {
+  constructor(readonly executionId: string, readonly status: string) {
+    super('NOT_RESUMABLE', `workflow execution "${executionId}" cannot be resumed: it is ${status} (only a failed execution resumes)`);
+  }
+}
+
+/** Recorded as the error of an execution stopped by `terminate` (it ends cancelled, without compensation). */
+export class TerminatedError extends LeaseflowError {
+  constructor(readonly reason = 'terminated') {
+    super('TERMINATED', `workflow terminated: ${reason}`);
+  }
+}
+
 /** Thrown inside a workflow (and by `result()`) when the execution was cancelled. */
 export class CancelledError extends LeaseflowError {
   constructor(readonly reason = 'cancelled') {
