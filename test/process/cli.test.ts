@@ -21,7 +21,7 @@ interface Run { code: number | null; stdout: string; stderr: string }
  * Run the CLI once, bounded by `timeoutMs`, through bin/leaseflow.js: the `leaseflow` binary
  * (it runs runner/cli.ts under tsx), so the shim's argv, stdio and exit code are tested too.
  */
-function cli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 30_000, stdin?: string): Promise<Run> {
+function cli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 90_000, stdin?: string): Promise<Run> {
   return new Promise((resolveRun) => {
     const child = spawn(process.execPath, [join(root, 'bin', 'leaseflow.js'), ...args], {
       cwd: root, env: { ...process.env, LEASEFLOW_DB_URL: undefined, ...env }, stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
@@ -86,7 +86,7 @@ for (const kind of testDialects()) {
       expect(again.stdout).toMatch(/ is up to date\n$/);
       db = await openDatabase(url);
       client = await createClient({ db });
-    }, 60_000);
+    }, 240_000);
 
     test('runner replicas start, serve the example workflows and show up in `runners`', async () => {
       runner = spawn(tsx, ['runner/cli.ts', 'runner', '--db', url, '--replicas', String(replicas), '--workflows', 'workflows',
@@ -103,7 +103,7 @@ for (const kind of testDialects()) {
       expect(lines[0]).toMatch(/^ID\s+STATUS\s+HOST:PID\s+HEARTBEAT\s+CONCURRENCY\s+WORKFLOWS$/);
       expect(lines.slice(1)).toHaveLength(replicas);
       for (const line of lines.slice(1)) expect(line).toMatch(/^\S+-[0-9a-f]{8}\s+live\s+\S+:\d+\s+\d+(\.\d)?m?s ago\s+4\s+approval,fan-out,fan-out-item,order,reminder$/);
-    }, 60_000);
+    }, 240_000);
 
     test('start prints the id; list, show, signal and cancel do what they say', async () => {
       const started = await cli(['start', 'approval', '--db', url, '--input', '{"requestId":"r-1","amount":50,"timeout":"1h"}', '--id', 'ap-1']);
@@ -144,7 +144,7 @@ for (const kind of testDialects()) {
       const all = await cli(['list', '--db', url, '--limit', '2']);
       expect(all.stdout.trimEnd().split('\n')).toHaveLength(4); // header, 2 rows, "more" note
       expect(all.stdout).toMatch(/raise --limit/);
-    }, 90_000);
+    }, 240_000);
 
     test('locks lists current grants with owner, token and time left', async () => {
       const locks = new DistributedLockManager(db);
@@ -152,11 +152,11 @@ for (const kind of testDialects()) {
       const r = await cli(['locks', '--db', url]);
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(/^KEY\s+OWNER\s+TOKEN\s+HOLDS\s+EXPIRES$/m);
-      expect(r.stdout).toMatch(new RegExp(`^my_task_123\\s+instance_1\\s+${grant.token}\\s+1\\s+in 4m5\\ds$`, 'm'));
+      expect(r.stdout).toMatch(new RegExp(`^my_task_123\\s+instance_1\\s+${grant.token}\\s+1\\s+in 4m\\d\\ds$`, 'm'));
       const mine = await cli(['locks', '--db', url, '--owner', 'nobody']);
       expect(mine.stdout).toBe('no locks held\n');
       await locks.unlock('my_task_123', 'instance_1');
-    }, 30_000);
+    }, 240_000);
 
     test('mistakes give one clear line and a non-zero exit', async () => {
       const [unknownId, finished] = await Promise.all([
@@ -184,7 +184,7 @@ for (const kind of testDialects()) {
       expect(runs[6].code).toBe(0);
       expect(runs[6].stdout).toMatch(/^usage: leaseflow start <workflow>/);
       expect(runs[6].stdout).toMatch(/--input JSON/);
-    }, 90_000);
+    }, 240_000);
 
     test('start --wait takes --input from a file or stdin beyond 128 KiB and prints the result; show --json prints it whole', async () => {
       const big = 'x'.repeat(200 * 1024);
@@ -194,7 +194,7 @@ for (const kind of testDialects()) {
         const fromFile = await cli(['start', 'reminder', '--db', url, '--id', 'big-file', '--input', `@${file}`, '--wait', '--timeout', '30s']);
         expect({ code: fromFile.code, stderr: fromFile.stderr }).toEqual({ code: 0, stderr: '' });
         expect(JSON.parse(fromFile.stdout)).toMatchObject({ to: 'a@example.com', messageId: expect.stringMatching(/^msg-/) });
-        const fromStdin = await cli(['start', 'reminder', '--db', url, '--id', 'big-stdin', '--input', '-', '--wait', '--json'], {}, 30_000,
+        const fromStdin = await cli(['start', 'reminder', '--db', url, '--id', 'big-stdin', '--input', '-', '--wait', '--json'], {}, 90_000,
           JSON.stringify({ to: 'b@example.com', message: big, delay: '10ms' }));
         expect(fromStdin.code).toBe(0);
         expect(JSON.parse(fromStdin.stdout)).toMatchObject({ id: 'big-stdin', status: 'completed', output: { to: 'b@example.com' } });
@@ -211,7 +211,7 @@ for (const kind of testDialects()) {
       const result = await cli(['result', 'big-stdin', '--db', url]);
       expect(result).toMatchObject({ code: 0, stderr: '' });
       expect(JSON.parse(result.stdout)).toMatchObject({ to: 'b@example.com' });
-    }, 90_000);
+    }, 240_000);
 
     test('a failed workflow is exit 6 for start --wait and result; --json still prints the outcome', async () => {
       const failed = await cli(['start', 'fan-out', '--db', url, '--id', 'bad-fan', '--input', '{"count":0}', '--wait']);
@@ -223,7 +223,7 @@ for (const kind of testDialects()) {
       expect(resumed).toEqual({ code: 0, stdout: 'resumed bad-fan\n', stderr: '' });
       expect((await cli(['result', 'bad-fan', '--db', url, '--timeout', '30s'])).code).toBe(6);
       expectOneLineError(await cli(['resume', 'big-file', '--db', url]), 4, /cannot be resumed: it is completed/);
-    }, 90_000);
+    }, 240_000);
 
     test('terminate stops a waiting execution at once; read commands print JSON with --json', async () => {
       expect((await cli(['start', 'reminder', '--db', url, '--id', 'rem-t', '--input', '{"to":"c@example.com","message":"m","delay":"1h"}'])).code).toBe(0);
@@ -238,7 +238,7 @@ for (const kind of testDialects()) {
       expect(runners.runners.filter((r) => r.status === 'live')).toHaveLength(replicas);
       const locks = JSON.parse((await cli(['locks', '--db', url, '--json'])).stdout) as { locks: unknown[] };
       expect(Array.isArray(locks.locks)).toBe(true);
-    }, 90_000);
+    }, 240_000);
 
     test('start refuses a workflow unknown to --workflows (exit 3) and warns when it has no registry', async () => {
       expectOneLineError(await cli(['start', 'no-such-flow', '--db', url, '--workflows', 'workflows']), 3, /unknown workflow "no-such-flow"/);
@@ -247,7 +247,7 @@ for (const kind of testDialects()) {
       expect(warned.stdout).toBe('nsf-1\n');
       expect(warned.stderr).toMatch(/^leaseflow: warning: workflow "no-such-flow" is not in \.\/workflows; started by name/);
       await client.getHandle('nsf-1').terminate('test cleanup');
-    }, 60_000);
+    }, 240_000);
 
     test('SIGTERM stops the runner replicas gracefully and `runners --live` shows none', async () => {
       const proc = runner as ChildProcess;
@@ -259,6 +259,6 @@ for (const kind of testDialects()) {
       expect(r.stdout).toBe('no live runners\n');
       const every = await cli(['runners', '--db', url]);
       expect(every.stdout.match(/\sstopped\s/g)).toHaveLength(replicas);
-    }, 30_000);
+    }, 240_000);
   });
 }
