@@ -88,9 +88,9 @@ async function importTypeScript(file: string): Promise<Record<string, unknown>> 
 function explainLoadError(err: unknown, file: string): unknown {
   const e = err as Error;
   if (typeof e?.message !== 'string') return err;
-  // esbuild (tsx): "Transform failed with 1 error:\n/abs/file.ts:3:7: ERROR: Expected ..."
+  // esbuild (tsx): "Transform failed with 1 error:\n/abs/file.ts:3:7: ERROR: Expected ..." (0-based column).
   const esbuild = /^(.*?):(\d+):(\d+): ERROR: (.*)$/m.exec(e.message);
-  if (esbuild) return new ValidationError(`syntax error in workflow module ${shown(esbuild[1])}:${esbuild[2]}:${esbuild[3]}: ${esbuild[4]}`, 'workflows');
+  if (esbuild) return new ValidationError(`syntax error in workflow module ${shown(esbuild[1])}:${esbuild[2]}:${Number(esbuild[3]) + 1}: ${esbuild[4]}`, 'workflows');
   if (e.name !== 'SyntaxError') return err;
   // Node's own SyntaxError of an ES module carries no position: ask `node --check` for it.
   const check = spawnSync(process.execPath, ['--check', file], { encoding: 'utf8', timeout: 10_000 });

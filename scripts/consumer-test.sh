@@ -5,8 +5,9 @@
 #    test/consumer/main.ts against the package in four module modes — CJS nodenext (import =
 #    require), CJS node16, ESM nodenext, ESM bundler — and plain node runs each on SQLite and
 #    MariaDB: open the store, start a runner, submit, await the result, shut down;
-#  - the installed `leaseflow` binary: migrate --create, a runner over .mjs/.cjs workflow modules,
-#    start --wait, list, and SIGTERM draining the runner to exit 0.
+#  - the installed `leaseflow` binary: a syntax error named by file:line:column, migrate --create,
+#    a runner over .mjs/.cjs/.ts workflow modules (.ts through the app's tsx), start --wait,
+#    stdin input, list --json, and SIGTERM draining the runner to exit 0.
 # Prints the packed size and file count. Exits non-zero on the first failure.
 # LEASEFLOW_TEST_MYSQL=off skips the MariaDB half (CI never sets it).
 set -euo pipefail
@@ -53,8 +54,9 @@ mkdir -p "$app"
 printf '{ "name": "consumer-app", "private": true }\n' > "$app/package.json"
 ts_version="$(node -p "require('$root/node_modules/typescript/package.json').version")"
 node_types="$(node -p "require('$root/node_modules/@types/node/package.json').version")"
-(cd "$app" && npm install --prefer-offline --no-audit --no-fund --loglevel=error "$tarball" "typescript@$ts_version" "@types/node@$node_types" >/dev/null)
-say "npm install (tarball + typescript) took $((SECONDS - t)) s"
+tsx_version="$(node -p "require('$root/node_modules/tsx/package.json').version")"
+(cd "$app" && npm install --prefer-offline --no-audit --no-fund --loglevel=error "$tarball" "typescript@$ts_version" "@types/node@$node_types" "tsx@$tsx_version" >/dev/null)
+say "npm install (tarball, typescript, tsx) took $((SECONDS - t)) s"
 tsc="$app/node_modules/.bin/tsc"
 
 # variant NAME TYPE SOURCE TSC_FLAGS...
@@ -85,7 +87,10 @@ say "apps took $((SECONDS - t)) s"
 t=$SECONDS
 bin="$app/node_modules/.bin/leaseflow"
 mkdir -p "$app/workflows"
-cp "$root/test/consumer/greet.mjs" "$root/test/consumer/helpers.cjs" "$app/workflows/"
+cp "$root/test/consumer/greet.mjs" "$root/test/consumer/helpers.cjs" "$root/test/consumer/farewell.ts" "$app/workflows/"
+printf 'export const a = 1;\nexport const b = {\n  x: 1 2,\n};\n' > "$app/broken.mjs"
+err="$(cd "$app" && "$bin" start x --workflows broken.mjs 2>&1)" && { say "FAILED: a broken module loaded"; exit 1; }
+grep -q 'syntax error in workflow module broken.mjs:3:8' <<<"$err" || { echo "$err"; say "FAILED: the syntax error does not name file:line:column"; exit 1; }
 for d in "${dialects[@]}"; do
   url="$(url_for "$d" bin)"
   (cd "$app" && "$bin" list --db "$url" >/dev/null 2>&1) && { say "FAILED: list on a missing $d database succeeded"; exit 1; }
@@ -96,12 +101,14 @@ for d in "${dialects[@]}"; do
   [ "$out" = '"hello bin!"' ] || { say "FAILED: start --wait printed $out"; exit 1; }
   out="$(cd "$app" && echo '{"text":"quiet"}' | "$bin" start shout --db "$url" --input - --wait --json)"
   node -e 'const r=JSON.parse(process.argv[1]); if (r.status!=="completed"||r.output!=="QUIET") process.exit(1)' "$out" || { say "FAILED: shout printed $out"; exit 1; }
-  [ "$(cd "$app" && "$bin" list --db "$url" --json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).executions.length))')" = 2 ] || { say "FAILED: list --json"; exit 1; }
+  out="$(cd "$app" && "$bin" start farewell --db "$url" --workflows workflows --input '{"name":"ts"}' --wait)"
+  [ "$out" = '"bye ts"' ] || { say "FAILED: the TypeScript workflow printed $out"; exit 1; }
+  [ "$(cd "$app" && "$bin" list --db "$url" --json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).executions.length))')" = 3 ] || { say "FAILED: list --json"; exit 1; }
   kill -TERM "$runner_pid"
   rc=0; wait "$runner_pid" || rc=$?
   runner_pid=""
   grep -q '"msg":"runner stopped"' "$work/runner-$d.log" && [ "$rc" = 0 ] || { cat "$work/runner-$d.log"; say "FAILED: the runner did not drain and exit 0 on SIGTERM ($d, exit $rc)"; exit 1; }
-  say "binary on $d: migrate --create, runner over .mjs/.cjs modules, start --wait, stdin input, list --json, SIGTERM → drained, exit 0"
+  say "binary on $d: migrate --create, runner over .mjs/.cjs/.ts modules, start --wait, stdin input, list --json, SIGTERM → drained, exit 0"
 done
 drop_mysql cjs_nodenext cjs_node16 esm_nodenext esm_bundler bin
 say "binary took $((SECONDS - t)) s"
