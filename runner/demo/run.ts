@@ -19,6 +19,8 @@ import { renderLine, renderScreen, renderSummary, type DemoSummary, type DemoVie
 /** Options of `runDemo`. */
 export interface DemoOptions {
   dbUrl: string;
+  /** Create the store when missing (always for the embedded default). */
+  create?: boolean;
   quick: boolean;
   /** @default 3 */
   replicas: number;
@@ -53,8 +55,8 @@ export async function runDemo(opts: DemoOptions, io: Io): Promise<number> {
     if (!io.isTTY) io.out(`${`${(atMs / 1000).toFixed(1)}s`.padStart(6)}  ${text}\n`);
   };
 
-  // The demo may create the embedded default store; any other URL must name an existing database.
-  const db = await openDatabase(opts.dbUrl, { createDatabase: opts.dbUrl === DEFAULT_DB_URL });
+  // The demo creates the embedded default store; any other URL must exist, or be asked for (--create).
+  const db = await openDatabase(opts.dbUrl, { createDatabase: opts.create === true || opts.dbUrl === DEFAULT_DB_URL });
   let client: Client | undefined;
   let replicas: Replica[] = [];
   const logs: WriteStream[] = [];
