@@ -65,7 +65,21 @@ variant() {
   local dir="$app/$name"
   mkdir -p "$dir/src"
   if [ "$type" = module ]; then printf '{ "type": "module" }\n' > "$dir/package.json"; else printf '{ "type": "commonjs" }\n' > "$dir/package.json"; fi
-  cp "$root/test/consumer/$source" "$dir/src/main.ts"
+  if [ "$source" = require ]; then
+    # The same app written the CommonJS way TypeScript allows under verbatimModuleSyntax.
+    node -e '
+      const fs = require("fs");
+      const text = fs.readFileSync(process.argv[1], "utf8")
+        .replace(/^import \{ ([^}]*) \} from .leaseflow.;$/m, (_, names) => "import leaseflow = require(\"leaseflow\");\n" +
+          `const { ${names.split(",").map((n) => n.trim()).filter((n) => !n.startsWith("type ")).join(", ")} } = leaseflow;\n` +
+          "type WorkflowHandle<O> = leaseflow.WorkflowHandle<O>;")
+        .replace(/^import \{ openTestDatabase \} from .leaseflow\/testing.;$/m, "import testing = require(\"leaseflow/testing\");\nconst { openTestDatabase } = testing;");
+      if (!text.includes("require(\"leaseflow\")") || !text.includes("require(\"leaseflow/testing\")")) throw new Error("consumer: rewriting main.ts failed");
+      fs.writeFileSync(process.argv[2], text);
+    ' "$root/test/consumer/main.ts" "$dir/src/main.ts"
+  else
+    cp "$root/test/consumer/$source" "$dir/src/main.ts"
+  fi
   (cd "$dir" && "$tsc" --init >/dev/null && "$tsc" -p . --rootDir src --outDir dist --types node "$@") || { say "FAILED: tsc of $name"; exit 1; }
   for d in "${dialects[@]}"; do
     local url; url="$(url_for "$d" "$name")"
@@ -77,7 +91,7 @@ variant() {
 }
 t=$SECONDS
 drop_mysql cjs_nodenext cjs_node16 esm_nodenext esm_bundler bin
-variant cjs_nodenext commonjs main-require.ts
+variant cjs_nodenext commonjs require
 variant cjs_node16 commonjs main.ts --module node16 --moduleResolution node16 --verbatimModuleSyntax false
 variant esm_nodenext module main.ts
 variant esm_bundler module main.ts --module esnext --moduleResolution bundler
