@@ -98,6 +98,17 @@ export class CancelledError extends LeaseflowError {
   }
 }
 
+/**
+ * A timer or signal wait that was still pending when the workflow issued a newer one of the same
+ * name in a later activation (the losing branch of an earlier race): it is dropped — no longer
+ * due, consuming nothing — and its promise rejects with this error.
+ */
+export class WaitSupersededError extends LeaseflowError {
+  constructor(readonly kind: string, readonly waitName: string, readonly position: number, readonly by: number) {
+    super('WAIT_SUPERSEDED', `${kind} "${waitName}" at position ${position} was superseded by a newer wait of the same name at position ${by}`);
+  }
+}
+
 /** `result({ timeout })` or a step's start-to-close timeout elapsed. */
 export class TimeoutError extends LeaseflowError {
   constructor(message: string) {
