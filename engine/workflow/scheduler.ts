@@ -65,6 +65,7 @@ export class Scheduler {
   #poll: NodeJS.Timeout | null = null;
   #signalQueues = new Map<string, Command[]>();
   #timers = new Set<NodeJS.Timeout>();
+  #halted = false;
 
   constructor(host: SchedulerHost, history: readonly HistoryEvent[]) {
     this.#host = host;
@@ -81,8 +82,11 @@ export class Scheduler {
   /** Begin: replay the recorded deliveries, then run live. Call right after the body started. */
   start(): void {
     if (!this.replaying) {
-      if (this.#host.cancelReason !== null) this.requestCancel();
-      this.#checkSoon();
+      // After the body's first synchronous turn, so a cancellation takes the next free position.
+      setImmediate(() => {
+        if (this.#host.cancelReason !== null) this.requestCancel();
+        this.#checkSoon();
+      });
       return;
     }
     void this.#replayAll().catch((err) => {
@@ -208,6 +212,15 @@ export class Scheduler {
     this.#checkSoon();
   }
 
+  /** The body settled: nothing suspends any more (the executor finishes the execution). */
+  halt(): void {
+    this.#halted = true;
+    if (this.#poll) clearInterval(this.#poll);
+    this.#poll = null;
+    for (const t of this.#timers) clearTimeout(t);
+    this.#timers.clear();
+  }
+
   /** The run ended: drop timers. */
   stop(): void {
     if (this.#poll) clearInterval(this.#poll);
@@ -321,7 +334,7 @@ export class Scheduler {
 
   async #check(): Promise<void> {
     const host = this.#host;
-    if (host.dead || this.#suspending) return;
+    if (host.dead || this.#suspending || this.#halted) return;
     this.#managePoll();
     if (!this.#quiet()) return;
     if (host.draining) { host.die({ kind: 'aborted', reason: 'draining' }); return; }

@@ -203,6 +203,7 @@ export class ExecutionSession implements SchedulerHost {
           if (!this.abort.signal.aborted) this.abort.abort(new CancelledError(err.reason));
           // A suspension must not park a cancelled execution: deliver the cancellation instead.
           if (plan.suspend) return 'cancel-requested';
+          if (plan.ignoreCancel) { this.#storeFailed(err); return never(); } // cannot happen: the fence ignored cancellation
           this.scheduler.requestCancel();
           plan.ignoreCancel = true; // commit what was done; the cancellation is delivered in its turn
           continue;
