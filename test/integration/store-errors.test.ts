@@ -87,4 +87,26 @@ describeEachDb(__filename, 'store errors in commits', (ctx) => {
     expect((await h.history()).map((e) => `${e.seq}:${e.kind}:${e.name}:${e.status}`)).toEqual(['0:signal:go:delivered', '1:step:after:completed']);
     await client.close();
   }, 30_000);
+
+  test('workflows throwing hostile values (circular null-prototype object, throwing name getter) fail once, without a re-claim loop', async () => {
+    const client = await createClient({ db: ctx.db });
+    const circular = Object.create(null) as Record<string, unknown>;
+    circular.self = circular;
+    const badName = new Error('boom');
+    Object.defineProperty(badName, 'name', { get() { throw new Error('name getter'); } });
+    const hostile = defineWorkflow({ name: 'se-hostile' }, async (c, which: string) => {
+      await c.step('first', () => 1);
+      throw which === 'circular' ? circular : badName;
+    });
+    const a = await client.start(hostile, 'circular', { id: 'se-circular' });
+    const b = await client.start(hostile, 'name', { id: 'se-name' });
+    await drive(ctx.db, [hostile]);
+    for (const h of [a, b]) {
+      const d = await h.describe();
+      expect(d.status).toBe('failed');
+      expect(d.attempts).toBe(1);
+    }
+    await expect(b.result()).rejects.toMatchObject({ message: expect.stringContaining('boom') });
+    await client.close();
+  });
 });
