@@ -70,6 +70,8 @@ export class ExecutionSession implements SchedulerHost {
   #written: number;
   #buffered: NewEvent[] = [];
   #customStatus: string | null | undefined = undefined;
+  /** Buffered events riding a commit in flight, by position. */
+  #inFlight = new Map<number, Promise<void>>();
   /** Children started by this execution, and whether a cancellation should reach them. */
   #children = new Map<string, boolean>();
   #end!: (r: RunInterruption) => void;
@@ -169,10 +171,29 @@ export class ExecutionSession implements SchedulerHost {
     let fireTimers: { seq: number; order: number }[] | undefined;
     if (req.fireTimer) {
       const f = req.fireTimer;
+      // Its `scheduled` row may ride a commit still in flight: the update must follow it.
+      const inFlight = this.#inFlight.get(f.seq);
+      if (inFlight) await inFlight.catch(() => undefined);
+      if (this.dead) return never();
       const buffered = this.#buffered.find((e) => e.seq === f.seq && e.kind === EventKind.timer);
       if (buffered) { buffered.status = 'fired'; buffered.order = f.order; } else fireTimers = [f];
     }
-    const events = [...this.#buffered, ...req.events].sort((a, b) => a.seq - b.seq);
+    // Buffered events ride exactly one commit (concurrent commits must not both insert them).
+    const taken = this.#buffered.splice(0);
+    const events = [...taken, ...req.events].sort((a, b) => a.seq - b.seq);
+    let done!: () => void;
+    const settled = new Promise<void>((r) => (done = r));
+    for (const e of taken) this.#inFlight.set(e.seq, settled);
+    try {
+      return await this.#commitPlan(req, taken, events, fireTimers);
+    } finally {
+      for (const e of taken) if (this.#inFlight.get(e.seq) === settled) this.#inFlight.delete(e.seq);
+      done();
+    }
+  }
+
+  async #commitPlan(req: CommitRequest & Partial<Pick<CommitPlan, 'suspend' | 'recheck' | 'cancelChildren'>>, taken: NewEvent[], events: NewEvent[],
+    fireTimers: { seq: number; order: number }[] | undefined): Promise<'committed' | 'recheck-failed' | 'cancel-requested'> {
     const maxSeq = events.length ? events[events.length - 1].seq + 1 : 0;
     const nextSeq = Math.max(this.#written, maxSeq, req.keepSeq ?? 0);
     // next_seq/step_attempt only matter to a step's retry bookkeeping and to suspensions;
@@ -191,10 +212,9 @@ export class ExecutionSession implements SchedulerHost {
           : await commitFenced(this.store, this.lease, plan);
         if (this.dead) return never();
         if (res === 'committed') {
-          this.#buffered = this.#buffered.filter((b) => !events.includes(b));
           this.#customStatus = undefined;
-          this.#written = nextSeq;
-        }
+          this.#written = Math.max(this.#written, nextSeq);
+        } else this.#buffered.unshift(...taken); // rolled back (something arrived): they go with the next commit
         return res;
       } catch (err) {
         if (this.dead) return never();
@@ -202,7 +222,7 @@ export class ExecutionSession implements SchedulerHost {
           if (this.cancelReason === null) this.cancelReason = err.reason;
           if (!this.abort.signal.aborted) this.abort.abort(new CancelledError(err.reason));
           // A suspension must not park a cancelled execution: deliver the cancellation instead.
-          if (plan.suspend) return 'cancel-requested';
+          if (plan.suspend) { this.#buffered.unshift(...taken); return 'cancel-requested'; }
           if (plan.ignoreCancel) { this.#storeFailed(err); return never(); } // cannot happen: the fence ignored cancellation
           this.scheduler.requestCancel();
           plan.ignoreCancel = true; // commit what was done; the cancellation is delivered in its turn
@@ -212,7 +232,7 @@ export class ExecutionSession implements SchedulerHost {
           this.die({ kind: 'lease-lost', error: err });
           return never();
         }
-        if (req.passDuplicate && isDuplicateKeyError(err)) throw err;
+        if (req.passDuplicate && isDuplicateKeyError(err)) { this.#buffered.unshift(...taken.filter((e) => !req.events.includes(e))); throw err; }
         this.#storeFailed(err);
         return never();
       }
