@@ -12,7 +12,7 @@ describeEachDb(__filename, 'schedule command', (ctx) => {
   async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
     let out = '';
     let err = '';
-    const io: Io = { out: (t) => { out += t; }, err: (t) => { err += t; }, env: {}, isTTY: false };
+    const io: Io = { out: (t) => { out += t; }, err: (t) => { err += t; }, env: {}, isTTY: false, readStdin: async () => '' };
     const code = await runCli(['--db', ctx.url, ...argv], io);
     return { code, out, err };
   }
@@ -40,7 +40,7 @@ describeEachDb(__filename, 'schedule command', (ctx) => {
     expect((await cli('schedule', 'list')).out).toBe('no schedules\n');
   });
 
-  test('mistakes are one line on stderr: usage errors exit 2, an unknown schedule exits 1', async () => {
+  test('mistakes are one line on stderr: usage errors exit 2, an unknown schedule 3, a taken id 4', async () => {
     const bad = [
       [['schedule'], /needs an action/],
       [['schedule', 'fly', 'x'], /needs an action/],
@@ -57,6 +57,8 @@ describeEachDb(__filename, 'schedule command', (ctx) => {
       expect(r.err.trimEnd().split('\n')).toHaveLength(1);
     }
     const missing = await cli('schedule', 'trigger', 'nope');
-    expect(missing).toMatchObject({ code: 1, out: '', err: 'leaseflow: schedule "nope" not found\n' });
+    expect(missing).toMatchObject({ code: 3, out: '', err: 'leaseflow: schedule "nope" not found\n' });
+    await cli('schedule', 'create', 'twice', '--workflow', 'w', '--every', '1h');
+    expect(await cli('schedule', 'create', 'twice', '--workflow', 'w', '--every', '1h')).toMatchObject({ code: 4, err: expect.stringMatching(/already exists/) });
   });
 });

@@ -1,12 +1,13 @@
-/** SQLite migrations, in order. Append-only: never edit a landed migration. */
-import { Migration20261124121131_initial } from './Migration20261124121131_initial';
-import { Migration20261130112404_schedules } from './Migration20261130112404_schedules';
-import { Migration20261130120732_dedup_keys } from './Migration20261130120732_dedup_keys';
-import { Migration20261130122054_debounce_keys } from './Migration20261130122054_debounce_keys';
+/**
+ * SQLite migrations, in order. Append-only: never edit a landed migration. Each entry loads its
+ * module lazily (see ../lazy.ts): add new ones as `lazyMigration(name, () => require(…))`.
+ */
+import { lazyMigration } from '../lazy';
 
 export const sqliteMigrations = [
-  { name: 'Migration20261124121131_initial', class: Migration20261124121131_initial },
-  { name: 'Migration20261130112404_schedules', class: Migration20261130112404_schedules },
-  { name: 'Migration20261130120732_dedup_keys', class: Migration20261130120732_dedup_keys },
-  { name: 'Migration20261130122054_debounce_keys', class: Migration20261130122054_debounce_keys },
+  lazyMigration('Migration20261124121131_initial', () => require('./Migration20261124121131_initial')),
+  lazyMigration('Migration20261130112336_eventDoneOrder', () => require('./Migration20261130112336_eventDoneOrder')),
+  lazyMigration('Migration20261130112404_schedules', () => require('./Migration20261130112404_schedules')),
+  lazyMigration('Migration20261130120732_dedup_keys', () => require('./Migration20261130120732_dedup_keys')),
+  lazyMigration('Migration20261130122054_debounce_keys', () => require('./Migration20261130122054_debounce_keys')),
 ];
