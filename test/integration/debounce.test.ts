@@ -6,7 +6,8 @@
 import { describeEachDb } from '../helpers/db';
 import { drive, makeDue } from '../helpers/engine';
 import { dbNowMs } from '../helpers/processes';
-import { createClient, defineWorkflow, openDatabase, type Client } from '../../engine';
+import { createClient, defineWorkflow, type Client } from '../../engine';
+import { raceStarts } from '../helpers/racers';
 
 describeEachDb(__filename, 'debounce', (ctx) => {
   let client: Client;
@@ -38,18 +39,11 @@ describeEachDb(__filename, 'debounce', (ctx) => {
   });
 
   test('16 starters racing on their own connections with one key leave one execution holding one of their inputs', async () => {
-    const handles = await Promise.all(Array.from({ length: 4 }, () => openDatabase(ctx.url)));
-    try {
-      const clients = await Promise.all(handles.map((db) => createClient({ db })));
-      const started = await Promise.all(Array.from({ length: 16 }, (_, i) => clients[i % 4].start(reindex, { doc: 'd-race', v: i })));
-      expect(new Set(started.map((h) => h.executionId)).size).toBe(1);
-      expect(await count("workflow_name = 'debounce-reindex' AND input LIKE ?", ['%d-race%'])).toBe(1);
-      const { input } = await started[0].describe();
-      expect((input as { v: number }).v).toBeGreaterThanOrEqual(0);
-      await Promise.all(clients.map((c) => c.close()));
-    } finally {
-      await Promise.all(handles.map((h) => h.close()));
-    }
+    const started = await raceStarts(ctx.url, reindex, 16, (i) => ({ doc: 'd-race', v: i }));
+    expect(new Set(started.map((h) => h.executionId)).size).toBe(1);
+    expect(await count("workflow_name = 'debounce-reindex' AND input LIKE ?", ['%d-race%'])).toBe(1);
+    const { input } = await client.getHandle(started[0].executionId).describe();
+    expect((input as { v: number }).v).toBeGreaterThanOrEqual(0);
   });
 
   test('a bad key writes nothing; dedup and debounce together are refused', async () => {

@@ -6,7 +6,8 @@
  */
 import { describeEachDb } from '../helpers/db';
 import { drive } from '../helpers/engine';
-import { createClient, defineWorkflow, openDatabase, ValidationError, type Client } from '../../engine';
+import { createClient, defineWorkflow, ValidationError, type Client } from '../../engine';
+import { raceStarts } from '../helpers/racers';
 
 describeEachDb(__filename, 'dedup windows', (ctx) => {
   let client: Client;
@@ -19,19 +20,13 @@ describeEachDb(__filename, 'dedup windows', (ctx) => {
     Number((await ctx.db.sql.all<{ n: unknown }>(`SELECT COUNT(*) AS n FROM workflow_executions WHERE ${where}`, params))[0].n);
 
   test('16 starters racing on their own connections with one key get one execution, which runs with its own input', async () => {
-    const handles = await Promise.all(Array.from({ length: 4 }, () => openDatabase(ctx.url)));
-    try {
-      const clients = await Promise.all(handles.map((db) => createClient({ db })));
-      const started = await Promise.all(Array.from({ length: 16 }, (_, i) => clients[i % 4].start(notify, { user: 'u-race', n: i })));
-      expect(new Set(started.map((h) => h.executionId)).size).toBe(1);
-      expect(await count("workflow_name = 'dedup-notify'")).toBe(1);
-      await drive(ctx.db, [notify]);
-      const n = await started[0].result({ timeout: '10s' });
-      expect((await started[0].describe()).input).toEqual({ user: 'u-race', n });
-      await Promise.all(clients.map((c) => c.close()));
-    } finally {
-      await Promise.all(handles.map((h) => h.close()));
-    }
+    const started = await raceStarts(ctx.url, notify, 16, (i) => ({ user: 'u-race', n: i }));
+    expect(new Set(started.map((h) => h.executionId)).size).toBe(1);
+    expect(await count("workflow_name = 'dedup-notify'")).toBe(1);
+    await drive(ctx.db, [notify]);
+    const h = client.getHandle(started[0].executionId);
+    const n = await h.result({ timeout: '10s' });
+    expect((await h.describe()).input).toEqual({ user: 'u-race', n });
   });
 
   test('after the window a start runs anew; other keys and explicit ids behave as usual', async () => {
