@@ -42,6 +42,33 @@ export class LeaseLostError extends LeaseflowError {
   }
 }
 
+/**
+ * The store cannot be reached: connection refused, host unknown or unreachable, or no answer
+ * within the connect timeout. `endpoint` is `host:port` (or the SQLite file); never a password.
+ */
+export class StoreUnavailableError extends LeaseflowError {
+  constructor(readonly endpoint: string, reason: string, options?: { cause?: unknown }) {
+    super('STORE_UNAVAILABLE', `store at ${endpoint} is unavailable: ${reason}`, options);
+  }
+}
+
+/** The store refused the credentials (wrong user or password, or no access to the database). */
+export class StoreAuthError extends LeaseflowError {
+  constructor(readonly endpoint: string, readonly user: string, options?: { cause?: unknown }) {
+    super('STORE_AUTH', `store at ${endpoint} refused the credentials of user "${user}" (wrong user or password, or no access)`, options);
+  }
+}
+
+/**
+ * The database (MySQL family) or SQLite file named by the URL does not exist. Only
+ * `openDatabase(url, { createDatabase: true })` (`leaseflow migrate --create`) creates one.
+ */
+export class DatabaseNotFoundError extends LeaseflowError {
+  constructor(readonly database: string, readonly where: string) {
+    super('DATABASE_NOT_FOUND', `database ${database} does not exist ${where} (create it with \`leaseflow migrate --create\`)`);
+  }
+}
+
 /** A value passed to leaseflow is malformed (bad duration, over-long key, bad option…). */
 export class ValidationError extends LeaseflowError {
   constructor(message: string, readonly field?: string) {
@@ -88,6 +115,20 @@ export class ExecutionNotFoundError extends LeaseflowError {
 export class ExecutionFinishedError extends LeaseflowError {
   constructor(readonly executionId: string, readonly status: string) {
     super('EXECUTION_FINISHED', `workflow execution "${executionId}" already finished (${status})`);
+  }
+}
+
+/** `resume` of an execution that is not failed. */
+export class ExecutionNotResumableError extends LeaseflowError {
+  constructor(readonly executionId: string, readonly status: string) {
+    super('NOT_RESUMABLE', `workflow execution "${executionId}" cannot be resumed: it is ${status} (only a failed execution resumes)`);
+  }
+}
+
+/** Recorded as the error of an execution stopped by `terminate` (it ends cancelled, without compensation). */
+export class TerminatedError extends LeaseflowError {
+  constructor(readonly reason = 'terminated') {
+    super('TERMINATED', `workflow terminated: ${reason}`);
   }
 }
 
