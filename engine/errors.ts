@@ -195,7 +195,7 @@ function safeGet(obj: unknown, key: string): unknown {
 /** A short printable form of any value; never throws (circular, null-prototype, BigInt, symbols, Proxies). */
 function safeText(v: unknown): string {
   try {
-    if (typeof v === 'string') return v.slice(0, MAX_RECORDED_TEXT);
+    if (typeof v === 'string') return JSON.stringify(v.slice(0, MAX_RECORDED_TEXT));
     if (typeof v === 'bigint' || typeof v === 'symbol' || typeof v === 'number' || typeof v === 'boolean' || v === undefined || v === null) return String(v);
     try {
       const json = JSON.stringify(v);
