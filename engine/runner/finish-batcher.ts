@@ -6,7 +6,7 @@
  */
 import { LeaseLostError } from '../errors';
 import { executionLockKey } from '../store/lock-keys';
-import { isConnectionError, type SqlRunner, type SqlStore } from '../store/sql';
+import { deleteLocksByKeySql, isConnectionError, type SqlRunner, type SqlStore } from '../store/sql';
 import { commitFenced } from '../store/transitions';
 import { GroupQueue, type Queued } from './group-queue';
 import type { FinishItem } from '../store/types';
@@ -93,7 +93,7 @@ async function finishMany(q: SqlRunner, store: SqlStore, items: readonly FinishI
   const keys = items.filter((i) => done.has(i.lease.executionId));
   if (keys.length) {
     await q.run(
-      `DELETE FROM distributed_locks WHERE lock_key IN (?) AND token = CASE lock_key ${keys.map(() => 'WHEN ? THEN ?').join(' ')} END`,
+      `${deleteLocksByKeySql(store)} WHERE lock_key IN (?) AND token = CASE lock_key ${keys.map(() => 'WHEN ? THEN ?').join(' ')} END`,
       [keys.map((i) => executionLockKey(i.lease.executionId)), ...keys.flatMap((i) => [executionLockKey(i.lease.executionId), i.lease.token])],
     );
   }

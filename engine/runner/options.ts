@@ -9,6 +9,7 @@ import { ValidationError } from '../errors';
 import { DEFAULT_PAYLOAD_LIMIT_BYTES } from '../serialization';
 import { MAX_OWNER_LENGTH } from '../store/entities';
 import type { DbInput } from '../store/database';
+import { resolveSession, type SessionTuning } from '../store/config';
 import type { WorkflowDefinition } from '../workflow/define-workflow';
 
 /** Options of `createRunner`. */
@@ -44,6 +45,8 @@ export interface RunnerOptions {
    * claims, heartbeat and the commits of concurrent executions to overlap. @default min(concurrency, 50), at least 10
    */
   poolMax?: number;
+  /** MySQL-family session timeouts of the pool the runner opens when `db` is a URL. @default see SessionTuning */
+  session?: SessionTuning;
 }
 
 /** Resolved options. */
@@ -60,6 +63,7 @@ export interface ResolvedRunnerOptions {
   readonly migrate: boolean;
   readonly payloadLimitBytes: number;
   readonly poolMax: number;
+  readonly session: Readonly<Required<SessionTuning>>;
 }
 
 /** Validate and default runner options. */
@@ -95,6 +99,6 @@ export function resolveRunnerOptions(o: RunnerOptions): ResolvedRunnerOptions {
   if (!Number.isInteger(poolMax) || poolMax < 1 || poolMax > 1000) throw new ValidationError('poolMax must be an integer between 1 and 1000', 'poolMax');
   return Object.freeze({
     workflows, concurrency, leaseTtlMs, heartbeatIntervalMs, pollIntervalMs, watchdogIntervalMs, drainTimeoutMs, holdWaitsUpToMs,
-    instanceId: o.instanceId, migrate: o.migrate ?? true, payloadLimitBytes, poolMax,
+    instanceId: o.instanceId, migrate: o.migrate ?? true, payloadLimitBytes, poolMax, session: resolveSession(o.session),
   });
 }

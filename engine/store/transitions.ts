@@ -138,7 +138,9 @@ export async function insertEventsFenced(q: SqlRunner, store: SqlStore, items: r
   const res = await q.run(
     'INSERT INTO workflow_events (execution_id, seq, kind, name, status, payload, attempt, lease_token, created_at) ' +
       `SELECT v.execution_id, v.seq, v.kind, v.name, v.status, v.payload, v.attempt, v.lease_token, ${store.now} ` +
-      `FROM (${rows.join(' UNION ALL ')}) AS v JOIN workflow_executions e ON e.id = v.execution_id AND e.lease_token = v.lease_token ` +
+      // The values drive the join and each fence row is read by its primary key: a locking scan
+      // of the table would wait on rows a frozen peer holds (issue 8, item 1).
+      `FROM (${rows.join(' UNION ALL ')}) AS v ${store.mysql ? 'STRAIGHT_JOIN workflow_executions e FORCE INDEX (PRIMARY)' : 'JOIN workflow_executions e'} ON e.id = v.execution_id AND e.lease_token = v.lease_token ` +
       "AND e.status = 'running' AND (v.any_cancel = 1 OR e.cancel_reason IS NULL)" + (store.mysql ? ' LOCK IN SHARE MODE' : ''),
     params,
   );
