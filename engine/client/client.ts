@@ -84,7 +84,9 @@ export async function createClient(options: ClientOptions = {}): Promise<Client>
     };
     for (let attempt = 0; attempt < 5; attempt++) {
       try {
-        await insertExecution(sql, sql, row);
+        // A template member takes its key's admission sequence in the same transaction.
+        if (row.templateKey === null) await insertExecution(sql, sql, row);
+        else await sql.tx((q) => insertExecution(q, sql, row));
         logger.debug({ execution_id: id, workflow: name }, 'execution started');
         notifier(db.url).emit('work');
         return new WorkflowHandle(db, id, limit);

@@ -2,7 +2,7 @@
  * Claims and the watchdog. A claim is one short transaction: pick due executions of the
  * served workflows (oldest first; `FOR UPDATE SKIP LOCKED` in READ COMMITTED on MySQL, an
  * immediate transaction on SQLite), admit template members (at most `limit` admitted per
- * key, FIFO by creation, serialised on the key's `workflow_templates` row), bump each lease
+ * key, FIFO by the key's creation sequence `template_seq`, serialised on the key's `workflow_templates` row), bump each lease
  * token and write the lease rows. Members that are not admitted are parked with
  * available_at = NULL (no busy re-claiming) until a slot frees up.
  */
@@ -103,7 +103,7 @@ async function admit(q: SqlRunner, store: SqlStore, picked: ExecutionRecord[]): 
     const free = Math.max(0, limit - Number(n));
     const head = free === 0 ? [] : await q.all<{ id: unknown; available_at: unknown }>(
       `SELECT id, available_at FROM workflow_executions WHERE template_key = ? AND admitted = 0 AND status = 'queued' ` +
-        `AND (available_at IS NULL OR available_at <= ${store.now}) ORDER BY created_at, id LIMIT ?`,
+        `AND (available_at IS NULL OR available_at <= ${store.now}) ORDER BY template_seq, created_at, id LIMIT ?`,
       [key, free],
     );
     const headIds = new Set(head.map((h) => String(h.id)));

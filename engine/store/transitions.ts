@@ -214,14 +214,14 @@ export async function wakeNextInTemplate(q: SqlRunner, store: SqlStore, template
     await q.all('SELECT template_key FROM workflow_templates WHERE template_key = ? FOR UPDATE', [templateKey]);
     await q.run(
       `UPDATE workflow_executions SET available_at = ${store.now} WHERE template_key = ? AND status = 'queued' AND admitted = 0 ` +
-        'AND available_at IS NULL ORDER BY created_at, id LIMIT 1',
+        'AND available_at IS NULL ORDER BY template_seq, created_at, id LIMIT 1',
       [templateKey],
     );
     return;
   }
   await q.run(
     `UPDATE workflow_executions SET available_at = ${store.now} WHERE id IN (SELECT id FROM workflow_executions ` +
-      "WHERE template_key = ? AND status = 'queued' AND admitted = 0 AND available_at IS NULL ORDER BY created_at, id LIMIT 1)",
+      "WHERE template_key = ? AND status = 'queued' AND admitted = 0 AND available_at IS NULL ORDER BY template_seq, created_at, id LIMIT 1)",
     [templateKey],
   );
 }
