@@ -14,14 +14,14 @@ import { DEFAULT_PAYLOAD_LIMIT_BYTES, decodeValue, encodeValue } from '../serial
 import { resolveDatabase, type Database, type DbInput } from '../store/database';
 import { archiveExecution, findExecution, insertExecution, isDuplicateKeyError, listExecutions } from '../store/executions';
 import { notifier } from '../store/notifier';
-import { MAX_NAME_LENGTH } from '../store/entities';
 import type { ExecutionRecord, NewExecution } from '../store/types';
 import { validateWorkflowName, type WorkflowDefinition } from '../workflow/define-workflow';
 import { WorkflowHandle } from './handle';
+import { validateDelayMs, validateDueAtMs, validateExecutionId, validateExecutionIdForRead, validateTemplateKey } from '../validation';
 import type { ListOptions, ListPage, StartOptions } from './types';
 
 /** Longest id a caller may choose (room is kept for `#n` archive suffixes and child ids). */
-export const MAX_START_ID_LENGTH = 180;
+export { MAX_START_ID_LENGTH, validateExecutionId } from '../validation';
 
 /** Options of `createClient`. */
 export interface ClientOptions {
@@ -42,13 +42,6 @@ export interface Client {
   close(): Promise<void>;
 }
 
-/** Validate a caller-chosen execution id. */
-export function validateExecutionId(id: unknown): string {
-  if (typeof id !== 'string' || id.length === 0) throw new ValidationError('execution id must be a non-empty string', 'id');
-  if ([...id].length > MAX_START_ID_LENGTH) throw new ValidationError(`execution id is longer than ${MAX_START_ID_LENGTH} characters`, 'id');
-  return id;
-}
-
 /** Create a client. */
 export async function createClient(options: ClientOptions = {}): Promise<Client> {
   const { db, owned } = await resolveDatabase(options.db, { logger: options.logger });
@@ -65,18 +58,14 @@ export async function createClient(options: ClientOptions = {}): Promise<Client>
       throw new ValidationError(`idReusePolicy must be reject-duplicate, allow-duplicate or allow-duplicate-failed-only (got ${String(policy)})`, 'idReusePolicy');
     }
     const encoded = encodeValue(input, `input of workflow "${name}"`, limit);
-    let delayMs = opts.delay === undefined ? 0 : toMs(opts.delay, 'delay');
+    let delayMs = opts.delay === undefined ? 0 : validateDelayMs(toMs(opts.delay, 'delay'), 'delay');
     if (opts.startAt !== undefined) {
       if (!(opts.startAt instanceof Date) || Number.isNaN(opts.startAt.getTime())) throw new ValidationError('startAt must be a valid Date', 'startAt');
-      delayMs = Math.max(delayMs, opts.startAt.getTime() - Date.now());
+      delayMs = Math.max(delayMs, validateDueAtMs(opts.startAt.getTime(), 'startAt') - Date.now());
     }
     let templateKey: string | null = null;
     if (def?.template) {
-      const key = def.template.key(input);
-      if (typeof key !== 'string' || key.length === 0 || [...key].length > MAX_NAME_LENGTH) {
-        throw new ValidationError(`template key of "${name}" must be a non-empty string of at most ${MAX_NAME_LENGTH} characters`, 'template.key');
-      }
-      templateKey = key;
+      templateKey = validateTemplateKey(def.template.key(input), name);
     }
     const row: NewExecution = {
       id, workflowName: name, workflowVersion: def?.version ?? 1, templateKey, templateLimit: def?.template?.limit ?? null,
@@ -163,7 +152,3 @@ export async function createClient(options: ClientOptions = {}): Promise<Client>
   };
 }
 
-function validateExecutionIdForRead(id: unknown): string {
-  if (typeof id !== 'string' || id.length === 0) throw new ValidationError('execution id must be a non-empty string', 'id');
-  return id;
-}

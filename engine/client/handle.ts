@@ -3,8 +3,9 @@
  * history. Every method is a short read or one transaction; `result()` polls with backoff
  * (woken early in-process when the execution finishes here).
  */
+import { validateName, validateReason } from '../validation';
 import { toMs, type Duration } from '../duration';
-import { CancelledError, ExecutionFinishedError, ExecutionNotFoundError, recordError, reviveError, TimeoutError, ValidationError, type RecordedError } from '../errors';
+import { CancelledError, ExecutionFinishedError, ExecutionNotFoundError, recordError, reviveError, TimeoutError, type RecordedError } from '../errors';
 import { decodeValue, encodeValue } from '../serialization';
 import { cancelUnstarted, findExecution, requestCancel, wakeExecution } from '../store/executions';
 import { loadHistory } from '../store/events';
@@ -14,7 +15,6 @@ import { isServed } from '../store/runners';
 import { notifier } from '../store/notifier';
 import { wakeNextInTemplate } from '../store/transitions';
 import { FINISHED_STATUSES, type ExecutionRecord } from '../store/types';
-import { MAX_NAME_LENGTH } from '../store/entities';
 import type { Database } from '../store/database';
 import type { ExecutionDescription, HistoryEntry } from './types';
 
@@ -63,9 +63,7 @@ export class WorkflowHandle<O = unknown> {
 
   /** Send a signal: stored first, delivered once, in order. A finished execution → ExecutionFinishedError. */
   async signal(name: string, payload?: unknown): Promise<void> {
-    if (typeof name !== 'string' || name.length === 0 || [...name].length > MAX_NAME_LENGTH) {
-      throw new ValidationError(`signal name must be a non-empty string of at most ${MAX_NAME_LENGTH} characters`, 'name');
-    }
+    validateName(name, 'signal');
     const encoded = encodeValue(payload, `payload of signal "${name}"`, this.#payloadLimit);
     const { sql } = this.#db;
     await sql.tx(async (q) => {
@@ -83,6 +81,7 @@ export class WorkflowHandle<O = unknown> {
    * may run compensation). Never-started executions are cancelled at once.
    */
   async cancel(reason = 'cancelled by client'): Promise<void> {
+    validateReason(reason);
     const { sql } = this.#db;
     const cancelledNow = await sql.tx(async (q) => {
       const rec = await findExecution(q, sql, this.executionId, true);

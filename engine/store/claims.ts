@@ -38,13 +38,23 @@ export async function claimExecutions(store: SqlStore, req: ClaimRequest): Promi
     let picked = rows.map((r) => toExecution(r, store.date));
     picked = await admit(q, store, picked);
     if (picked.length === 0) return [];
-    const ids = picked.map((e) => e.id);
-    await q.run(
+    let ids = picked.map((e) => e.id);
+    const updated = await q.run(
       `UPDATE workflow_executions SET status = 'running', lease_token = lease_token + 1, runner_id = ?, attempt = attempt + 1, ` +
         `admitted = CASE WHEN template_key IS NULL THEN admitted ELSE 1 END, wait_for = CASE WHEN wait_for = ? THEN NULL ELSE wait_for END, ` +
         `started_at = COALESCE(started_at, ${store.now}), updated_at = ${store.now} WHERE id IN (?)`,
       [req.owner, ADMISSION_WAIT, ids],
     );
+    if (updated.affectedRows !== ids.length) {
+      // A row the UPDATE did not reach (an id the store cannot address exactly): never lease it,
+      // or it would be run, fail its fence and be claimed again in a hot loop.
+      const mine = await q.all<{ id: unknown; lease_token: unknown }>(
+        `SELECT id, lease_token FROM workflow_executions WHERE id IN (?) AND runner_id = ? AND status = 'running'`, [ids, req.owner]);
+      const token = new Map(mine.map((r) => [String(r.id), Number(r.lease_token)]));
+      picked = picked.filter((e) => token.get(e.id) === e.leaseToken + 1);
+      ids = picked.map((e) => e.id);
+      if (picked.length === 0) return [];
+    }
     const claimed: ClaimedExecution[] = picked.map((e) => ({
       ...e,
       status: 'running',

@@ -10,9 +10,9 @@ import { toMs, type Duration } from '../duration';
 import { CancelledError, LeaseflowError, recordError, reviveError, TimeoutError, ValidationError, WorkflowIdConflictError, type RecordedError } from '../errors';
 import { silentLogger } from '../logger';
 import { decodeValue, encodeValue } from '../serialization';
+import { validateChildId, validateDelayMs, validateDueAtMs, validateName, validateTemplateKey } from '../validation';
 import { isDuplicateKeyError } from '../store/executions';
 import { EventKind, type NewEvent, type NewExecution, type WaitFor } from '../store/types';
-import { MAX_EXECUTION_ID_LENGTH, MAX_NAME_LENGTH } from '../store/entities';
 import { nextRetryDelay, resolveRetryPolicy } from './retry';
 import type { ChildHandle, ChildOptions, StepContext, StepOptions, WorkflowContext } from './context-types';
 import type { WorkflowDefinition } from './define-workflow';
@@ -26,11 +26,9 @@ const silent = silentLogger();
  */
 const never = (): Promise<never> => new Promise<never>(() => undefined);
 
-function checkName(name: unknown, what: string): string {
-  if (typeof name !== 'string' || name.length === 0) throw new ValidationError(`${what} name must be a non-empty string`, 'name');
-  if ([...name].length > MAX_NAME_LENGTH) throw new ValidationError(`${what} name is longer than ${MAX_NAME_LENGTH} characters`, 'name');
-  return name;
-}
+const checkName = (name: unknown, what: string): string => validateName(name, what);
+/** A duration that must also fit the store's datetime range once added to now. */
+const delayMs = (d: Duration, field: string): number => validateDelayMs(toMs(d, field), field);
 
 /** The WorkflowContext implementation bound to one session. */
 export class LiveContext implements WorkflowContext {
@@ -57,7 +55,7 @@ export class LiveContext implements WorkflowContext {
     const ev = this.#s.match(seq, EventKind.step, name);
     if (ev) return this.#replayed<T>(ev);
     const policy = resolveRetryPolicy(options.retry, this.#s.definition.retry, `step "${name}" retry`);
-    const timeoutMs = options.timeout === undefined ? undefined : toMs(options.timeout, `step "${name}" timeout`);
+    const timeoutMs = options.timeout === undefined ? undefined : delayMs(options.timeout, `step "${name}" timeout`);
     await this.#enterLive(seq);
     return this.#s.track(async () => {
       let attempt = this.#s.record.nextSeq === seq ? this.#s.record.stepAttempt + 1 : 1;
@@ -123,14 +121,14 @@ export class LiveContext implements WorkflowContext {
 
   // ── timers ─────────────────────────────────────────────────────────────────────────────
   sleep(nameOrDuration: string | Duration, duration?: Duration): Promise<void> {
-    if (duration === undefined) return this.#timer('sleep', toMs(nameOrDuration, 'sleep duration'), undefined);
-    return this.#timer(checkName(nameOrDuration, 'timer'), toMs(duration, `sleep "${String(nameOrDuration)}" duration`), undefined);
+    if (duration === undefined) return this.#timer('sleep', delayMs(nameOrDuration, 'sleep duration'), undefined);
+    return this.#timer(checkName(nameOrDuration, 'timer'), delayMs(duration, `sleep "${String(nameOrDuration)}" duration`), undefined);
   }
 
   sleepUntil(name: string, until: Date | number): Promise<void> {
     const at = until instanceof Date ? until.getTime() : until;
     if (typeof at !== 'number' || !Number.isFinite(at)) throw new ValidationError(`sleepUntil "${name}": until must be a Date or epoch milliseconds`, 'until');
-    return this.#timer(checkName(name, 'timer'), undefined, at);
+    return this.#timer(checkName(name, 'timer'), undefined, validateDueAtMs(at, 'until'));
   }
 
   async #timer(name: string, durationMs: number | undefined, untilMs: number | undefined): Promise<void> {
@@ -172,7 +170,7 @@ export class LiveContext implements WorkflowContext {
   // ── signals ────────────────────────────────────────────────────────────────────────────
   async waitForSignal<T = unknown>(name: string, options: { timeout?: Duration } = {}): Promise<T | undefined> {
     checkName(name, 'signal');
-    const timeoutMs = options.timeout === undefined ? undefined : toMs(options.timeout, `waitForSignal "${name}" timeout`);
+    const timeoutMs = options.timeout === undefined ? undefined : delayMs(options.timeout, `waitForSignal "${name}" timeout`);
     const seq = this.#seq++;
     const ev = this.#s.match(seq, EventKind.signal, name);
     if (ev) return ev.status === 'timeout' ? undefined : this.#replayed<T>(ev);
@@ -219,11 +217,9 @@ export class LiveContext implements WorkflowContext {
       return this.#childHandle<O>(decodeValue<{ childId: string }>(ev.payload).childId);
     }
     const childId = options.id ?? `${this.executionId}/${seq}`;
-    if (typeof childId !== 'string' || childId.length === 0 || [...childId].length > MAX_EXECUTION_ID_LENGTH) {
-      throw new ValidationError(`child id must be a non-empty string of at most ${MAX_EXECUTION_ID_LENGTH} characters`, 'id');
-    }
+    validateChildId(childId);
     const encoded = encodeValue(input, `input of child "${workflow.name}"`, this.#s.payloadLimitBytes);
-    const templateKey = workflow.template ? String(workflow.template.key(input)) : null;
+    const templateKey = workflow.template ? validateTemplateKey(workflow.template.key(input), workflow.name) : null;
     await this.#enterLive(seq);
     const child: NewExecution = {
       id: childId, workflowName: workflow.name, workflowVersion: workflow.version, templateKey,

@@ -4,6 +4,7 @@
  * so a bad definition fails at import time rather than inside a runner.
  */
 import { ValidationError } from '../errors';
+import { checkStorableText } from '../validation';
 import { MAX_NAME_LENGTH } from '../store/entities';
 import { resolveRetryPolicy, type ResolvedRetryPolicy, type RetryPolicy } from './retry';
 import type { WorkflowContext } from './context-types';
@@ -44,9 +45,7 @@ export type WorkflowOutput<W> = W extends WorkflowDefinition<unknown, infer O> ?
 
 /** Check a workflow name (also used for names given as strings to the client). */
 export function validateWorkflowName(name: unknown, field = 'name'): string {
-  if (typeof name !== 'string' || name.length === 0) throw new ValidationError(`workflow ${field} must be a non-empty string`, field);
-  if ([...name].length > MAX_NAME_LENGTH) throw new ValidationError(`workflow ${field} is longer than ${MAX_NAME_LENGTH} characters`, field);
-  return name;
+  return checkStorableText(name, `workflow ${field}`, field, MAX_NAME_LENGTH);
 }
 
 /** Define a workflow. */
