@@ -9,7 +9,7 @@ import { CancelledError, ExecutionFinishedError, ExecutionNotFoundError, recordE
 import { decodeValue, encodeValue } from '../serialization';
 import { cancelUnstarted, findExecution, requestCancel, wakeExecution } from '../store/executions';
 import { loadHistory } from '../store/events';
-import { insertSignal, pendingSignalCount } from '../store/signals';
+import { insertSignal, markUndelivered, pendingSignalCount, undeliveredSignals } from '../store/signals';
 import { leaseHolder } from '../store/claims';
 import { isServed } from '../store/runners';
 import { notifier } from '../store/notifier';
@@ -90,6 +90,7 @@ export class WorkflowHandle<O = unknown> {
       if (rec.status === 'queued' && rec.attempt === 0) {
         const err = JSON.stringify(recordError(new CancelledError(reason)));
         if (await cancelUnstarted(q, sql, this.executionId, err)) {
+          await markUndelivered(q, [this.executionId]);
           if (rec.parentId) await wakeExecution(q, sql, rec.parentId);
           if (rec.templateKey && rec.admitted) await wakeNextInTemplate(q, sql, rec.templateKey);
           return true;
@@ -108,15 +109,15 @@ export class WorkflowHandle<O = unknown> {
   async describe(): Promise<ExecutionDescription> {
     const rec = await this.#load();
     const { sql } = this.#db;
-    const [holder, pending, served] = await Promise.all([
-      leaseHolder(sql, rec.id), pendingSignalCount(sql, rec.id), isServed(sql, rec.workflowName),
+    const [holder, pending, served, undelivered] = await Promise.all([
+      leaseHolder(sql, rec.id), pendingSignalCount(sql, rec.id), isServed(sql, rec.workflowName), undeliveredSignals(sql, sql.date, rec.id),
     ]);
     return {
       id: rec.id, workflowName: rec.workflowName, workflowVersion: rec.workflowVersion, status: rec.status,
       input: decodeValue(rec.input), output: decodeValue(rec.output), error: rec.error ? decodeValue<RecordedError>(rec.error) : null,
       customStatus: decodeValue(rec.customStatus), waitingFor: rec.waitFor, templateKey: rec.templateKey, admitted: rec.admitted,
       attempts: rec.attempt, leaseToken: rec.leaseToken, leaseHolder: holder ? { owner: holder.owner, expiresAt: holder.expiresAt } : null,
-      parentId: rec.parentId, cancelRequested: rec.cancelReason, pendingSignals: pending, servedByLiveRunner: served,
+      parentId: rec.parentId, cancelRequested: rec.cancelReason, pendingSignals: pending, undeliveredSignals: undelivered, servedByLiveRunner: served,
       availableAt: rec.availableAt, createdAt: rec.createdAt, startedAt: rec.startedAt, finishedAt: rec.finishedAt, updatedAt: rec.updatedAt,
     };
   }

@@ -7,6 +7,7 @@
 import { LeaseLostError } from '../errors';
 import { executionLockKey } from '../store/lock-keys';
 import { deleteLocksByKeySql, isConnectionError, type SqlRunner, type SqlStore } from '../store/sql';
+import { markUndelivered } from '../store/signals';
 import { commitFenced } from '../store/transitions';
 import { GroupQueue, type Queued } from './group-queue';
 import type { FinishItem } from '../store/types';
@@ -91,6 +92,7 @@ async function finishMany(q: SqlRunner, store: SqlStore, items: readonly FinishI
     }).map((i) => i.lease.executionId));
   }
   const keys = items.filter((i) => done.has(i.lease.executionId));
+  await markUndelivered(q, keys.map((i) => i.lease.executionId));
   if (keys.length) {
     await q.run(
       `${deleteLocksByKeySql(store)} WHERE lock_key IN (?) AND token = CASE lock_key ${keys.map(() => 'WHEN ? THEN ?').join(' ')} END`,

@@ -9,7 +9,7 @@ import { LeaseLostError, LeaseflowError } from '../errors';
 import { executionLockKey } from './lock-keys';
 import { findExecution, insertExecution, isDuplicateKeyError, wakeExecution } from './executions';
 import { insertEvents } from './events';
-import { consumeSignal } from './signals';
+import { consumeSignal, markUndelivered } from './signals';
 import { isConnectionError, type SqlRunner, type SqlStore } from './sql';
 import type { ExecutionRecord, Lease, NewEvent, NewExecution, WaitFor } from './types';
 
@@ -200,6 +200,7 @@ async function writePlan(q: SqlRunner, store: SqlStore, lease: Lease, plan: Comm
   if (plan.finish || plan.suspend) {
     await q.run('DELETE FROM distributed_locks WHERE lock_key = ? AND token = ?', [executionLockKey(lease.executionId), lease.token]);
   }
+  if (plan.finish) await markUndelivered(q, [lease.executionId]);
   if (plan.finish && record?.parentId) await wakeExecution(q, store, record.parentId);
   if (plan.finish && record?.templateKey) await wakeNextInTemplate(q, store, record.templateKey);
   return 'committed';
