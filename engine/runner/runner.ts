@@ -11,6 +11,7 @@ import PQueue from 'p-queue';
 import type { Logger } from 'pino';
 import { recordError, ValidationError } from '../errors';
 import { createLogger } from '../logger';
+import { boundedLogSerializers } from '../error-size';
 import { createInstanceId } from '../instance-id';
 import { resolveDatabase, type Database } from '../store/database';
 import { cancelRequests, claimExecutions, probeWork, heldLeases, releaseLeases, requeueOrphans, sweepAdmissions } from '../store/claims';
@@ -77,7 +78,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
     this.#ownsDb = ownsDb;
     this.options = options;
     this.id = options.instanceId ?? createInstanceId();
-    this.#log = logger.child({ component: 'runner', runner: this.id });
+    this.#log = logger.child({ component: 'runner', runner: this.id }, { serializers: boundedLogSerializers });
     this.#queue = new PQueue({ concurrency: options.concurrency });
     this.#batcher = new CommitBatcher(db.sql);
     this.#finisher = new FinishBatcher(db.sql);

@@ -8,7 +8,8 @@
 import { LeaseLostError, LeaseflowError } from '../errors';
 import { executionLockKey } from './lock-keys';
 import { findExecution, insertExecution, isDuplicateKeyError, wakeExecution } from './executions';
-import { insertEvents } from './events';
+import { insertEvents, storedPayload } from './events';
+import { boundErrorJson } from '../error-size';
 import { consumeSignal, markUndelivered } from './signals';
 import { isConnectionError, type SqlRunner, type SqlStore } from './sql';
 import type { ExecutionRecord, Lease, NewEvent, NewExecution, WaitFor } from './types';
@@ -56,6 +57,8 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Longest time a commit keeps retrying across a lost connection (DB restart). */
 const UNKNOWN_OUTCOME_RETRY_MS = 120_000;
+/** Retries of a commit whose connection dropped while the server stayed reachable. */
+const MAX_REACHABLE_DROPS = 3;
 
 /** True when a plan only appends events: the one-statement fast path applies. */
 export function eventsOnly(plan: CommitPlan): boolean {
@@ -71,6 +74,9 @@ export function eventsOnly(plan: CommitPlan): boolean {
 export async function commitFenced(store: SqlStore, lease: Lease, plan: CommitPlan, record?: ExecutionRecord): Promise<CommitResult> {
   const started = Date.now();
   const fast = eventsOnly(plan);
+  // The server answered after a dropped connection, yet the commit had not landed: this very
+  // statement may be what kills the connection (over max_allowed_packet). Not forever.
+  let reachableDrops = 0;
   for (let attempt = 1; ; attempt++) {
     try {
       if (fast) {
@@ -103,6 +109,7 @@ export async function commitFenced(store: SqlStore, lease: Lease, plan: CommitPl
       }
       if (row && !fast && landed(row, lease, plan)) return 'committed';
       if (!row || row.leaseToken !== lease.token || row.status !== 'running') throw new LeaseLostError(lease.executionId, lease.token);
+      if (++reachableDrops >= MAX_REACHABLE_DROPS) throw err;
     }
   }
 }
@@ -127,7 +134,7 @@ export async function insertEventsFenced(q: SqlRunner, store: SqlStore, items: r
       rows.push(rows.length === 0
         ? 'SELECT ? AS execution_id, ? AS seq, ? AS kind, ? AS name, ? AS status, ? AS payload, ? AS attempt, ? AS lease_token, ? AS any_cancel'
         : 'SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?');
-      params.push(it.lease.executionId, e.seq, e.kind, e.name, e.status, e.payload, e.attempt, it.lease.token, it.ignoreCancel ? 1 : 0);
+      params.push(it.lease.executionId, e.seq, e.kind, e.name, e.status, storedPayload(e), e.attempt, it.lease.token, it.ignoreCancel ? 1 : 0);
     }
   }
   const expected = rows.length;
@@ -178,7 +185,7 @@ async function writePlan(q: SqlRunner, store: SqlStore, lease: Lease, plan: Comm
   if (plan.customStatus !== undefined) { sets.push('custom_status = ?'); params.push(plan.customStatus); }
   if (plan.finish) {
     sets.push('status = ?', 'output = ?', 'error = ?', `finished_at = ${store.now}`, 'available_at = NULL', 'wait_for = NULL', 'runner_id = NULL');
-    params.push(plan.finish.status, plan.finish.output, plan.finish.error);
+    params.push(plan.finish.status, plan.finish.output, boundErrorJson(plan.finish.error));
   } else if (plan.suspend) {
     sets.push('status = ?', 'wait_for = ?', 'runner_id = NULL');
     params.push(plan.suspend.status ?? 'waiting', JSON.stringify(plan.suspend.waitFor));

@@ -10,6 +10,7 @@ import { toMs, type Duration } from '../duration';
 import { CancelledError, LeaseflowError, recordError, reviveError, TimeoutError, ValidationError, WorkflowIdConflictError, type RecordedError } from '../errors';
 import { silentLogger } from '../logger';
 import { decodeValue, encodeValue } from '../serialization';
+import { encodeRecordedError } from '../error-size';
 import { validateChildId, validateDelayMs, validateDueAtMs, validateName, validateTemplateKey } from '../validation';
 import { isDuplicateKeyError } from '../store/executions';
 import { EventKind, type NewEvent, type NewExecution, type WaitFor } from '../store/types';
@@ -68,7 +69,7 @@ export class LiveContext implements WorkflowContext {
         }
         const delay = nextRetryDelay(policy, attempt, outcome.error, Math.random());
         if (delay === null) {
-          await this.#s.commit({ events: [this.#event(seq, EventKind.step, name, 'failed', JSON.stringify(outcome.error), attempt)] });
+          await this.#s.commit({ events: [this.#event(seq, EventKind.step, name, 'failed', encodeRecordedError(outcome.error, this.#s.payloadLimitBytes), attempt)] });
           this.#s.emit('step:failed', { step: name, seq, attempt, error: outcome.error });
           throw reviveError(outcome.error);
         }

@@ -5,6 +5,7 @@
  * suspended, lost its lease, was aborted, or hit non-determinism — `ended` resolves and every
  * later command simply never resolves, so workflow code can't act past that point.
  */
+import { encodeRecordedError } from '../error-size';
 import type { Logger } from 'pino';
 import { CancelledError, LeaseLostError, NonDeterminismError, type RecordedError } from '../errors';
 import { findExecution } from '../store/executions';
@@ -247,12 +248,12 @@ export class ExecutionSession {
     try {
       const alone = events.length === 0 && this.#customStatus === undefined && !record.parentId && !record.templateKey;
       if (alone && this.#opts.commitFinish) {
-        await this.#opts.commitFinish({ lease: this.lease, status, output, error: error ? JSON.stringify(error) : null, nextSeq: Math.max(this.#written, maxSeq) });
+        await this.#opts.commitFinish({ lease: this.lease, status, output, error: error ? encodeRecordedError(error, this.payloadLimitBytes) : null, nextSeq: Math.max(this.#written, maxSeq) });
         return true;
       }
       await commitFenced(this.store, this.lease, {
         events, nextSeq: Math.max(this.#written, maxSeq), customStatus: this.#customStatus, ignoreCancel: true,
-        finish: { status, output, error: error ? JSON.stringify(error) : null },
+        finish: { status, output, error: error ? encodeRecordedError(error, this.payloadLimitBytes) : null },
       }, record);
       return true;
     } catch (err) {
