@@ -18,7 +18,7 @@ const ROOT = resolve(__dirname, '../..');
 
 /** Spawn the lock holder (plain node + tsx, so SIGSTOP/SIGKILL reach it) and wait for `locked`. */
 async function holdLocks(url: string, executionId: string, idleS: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/process/fixtures/hold-locks.ts', url, executionId, String(idleS)],
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/chaos/hold-locks.ts', url, executionId, String(idleS)],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   child.stderr?.setEncoding('utf8').on('data', (c: string) => (err += c));
