@@ -216,7 +216,7 @@ export class FaultInjector {
     const child = spawn(process.execPath, ['--import', 'tsx', resolve(__dirname, 'hold-locks.ts'), this.s.dbUrl, target, String(idleS)], { stdio: ['ignore', 'pipe', 'pipe'] });
     try {
       await new Promise<void>((res, rej) => {
-        const timer = setTimeout(() => rej(new Error('lock holder not ready in 20 s')), 20_000);
+        const timer = setTimeout(() => rej(new Error('lock holder not ready in 60 s')), 60_000);
         child.stdout?.setEncoding('utf8').on('data', (c: string) => { if (c.includes('locked')) { clearTimeout(timer); res(); } });
         child.once('exit', (code) => { clearTimeout(timer); rej(new Error(`lock holder exited ${code}`)); });
       });
