@@ -57,12 +57,20 @@ export async function releaseExpiredLeases(store: SqlStore, limit = 200): Promis
     [...range, limit],
   );
   const outcome: ExpiredLeasesOutcome = { released: [], stuck: [] };
+  let firstError: unknown;
   for (const r of rows) {
     const lease = { executionId: String(r.lock_key).slice(EXECUTION_LOCK_PREFIX.length), owner: String(r.owner), token: Number(r.token) };
-    const result = await releaseOne(store, String(r.lock_key), lease);
+    let result: OneResult;
+    try {
+      result = await releaseOne(store, String(r.lock_key), lease);
+    } catch (err) {
+      firstError ??= err; // one lease's failure must not hold back the others
+      continue;
+    }
     if (result === 'released') outcome.released.push(lease);
     else if (result !== 'gone') outcome.stuck.push({ ...lease, locked: result });
   }
+  if (firstError !== undefined && outcome.released.length === 0 && outcome.stuck.length === 0) throw firstError;
   return outcome;
 }
 
