@@ -13,13 +13,17 @@ export const ERROR_HARD_LIMIT_BYTES = 2 * 1024 * 1024;
 /** Smallest limit an error record is cut to (name, code and a marked message always fit). */
 const MIN_ERROR_BYTES = 1024;
 
-/** Cut `text` to at most `maxBytes` UTF-8 bytes (marker included), on a character boundary. */
+/**
+ * Cut `text` to at most `maxBytes` UTF-8 bytes (marker included), on a character boundary. Cheap
+ * on multi-MB strings: it never measures or copies more than `maxBytes` characters of them.
+ */
 export function truncateUtf8(text: string, maxBytes: number): string {
-  const bytes = Buffer.byteLength(text, 'utf8');
-  if (bytes <= maxBytes) return text;
-  const marker = `…[truncated ${bytes} bytes]`;
+  if (text.length * 3 <= maxBytes) return text; // a UTF-16 unit is at most 3 UTF-8 bytes
+  if (text.length <= maxBytes && Buffer.byteLength(text, 'utf8') <= maxBytes) return text;
+  const marker = `…[truncated: ${text.length} characters in all]`;
   const room = Math.max(0, maxBytes - Buffer.byteLength(marker, 'utf8'));
-  let cut = Buffer.from(text, 'utf8').subarray(0, room).toString('utf8');
+  // Each unit is at least one byte: the first `room` units hold every byte that can fit.
+  let cut = Buffer.from(text.slice(0, room), 'utf8').subarray(0, room).toString('utf8');
   if (cut.endsWith('\uFFFD')) cut = cut.slice(0, -1); // a character split in half
   return cut + marker;
 }
@@ -28,15 +32,17 @@ export function truncateUtf8(text: string, maxBytes: number): string {
 export function boundRecordedError(rec: RecordedError, limitBytes: number): RecordedError {
   const limit = Math.max(MIN_ERROR_BYTES, limitBytes);
   const safe = (v: unknown, max: number) => truncateUtf8(typeof v === 'string' ? v : String(v), max);
-  const out: RecordedError = { ...rec, name: safe(rec.name, 256), message: safe(rec.message, limit) };
+  const out: RecordedError = { ...rec, name: safe(rec.name, 256), message: rec.message, stack: rec.stack };
   if (rec.code !== undefined) out.code = safe(rec.code, 256);
-  if (rec.stack !== undefined) out.stack = safe(rec.stack, limit);
-  if (jsonBytes(out) <= limit) return out;
+  if (rec.stack === undefined) delete out.stack;
+  // Small errors (the usual case) are measured once and kept whole.
+  const small = (rec.message?.length ?? 0) + (rec.stack?.length ?? 0) < limit / 8;
+  if (small && jsonBytes(out) <= limit) return out;
   if (out.details !== undefined) {
     out.details = '[details dropped: over the size limit]';
     if (jsonBytes(out) <= limit) return out;
   }
-  // Share the room: the message first, then the stack, JSON escaping accounted for by re-measuring.
+  // Share the room (message first, then stack); JSON escaping may still overflow: halve and re-measure.
   let budget = Math.floor(limit / 2);
   for (let i = 0; i < 8; i++) {
     out.message = safe(rec.message, budget);
@@ -56,7 +62,7 @@ export function encodeRecordedError(rec: RecordedError, limitBytes: number): str
 
 /** Store-side safety net: an error record's JSON over `limitBytes` is re-encoded within it. */
 export function boundErrorJson(text: string | null, limitBytes = ERROR_HARD_LIMIT_BYTES): string | null {
-  if (text === null || Buffer.byteLength(text, 'utf8') <= limitBytes) return text;
+  if (text === null || text.length * 3 <= limitBytes || Buffer.byteLength(text, 'utf8') <= limitBytes) return text;
   let rec: RecordedError;
   try {
     const parsed = JSON.parse(text) as unknown;

@@ -235,7 +235,7 @@ export function checkTxPauses(d: ChaosData): CheckResult {
   for (const p of pauses) {
     const others = d.events.filter((e) => e.executionId !== p.executionId && e.createdAtMs >= p.lockedAtMs && e.createdAtMs <= p.releasedAtMs).length;
     const busy = d.executions.some((e) => e.id !== p.executionId && e.createdAtMs < p.lockedAtMs && (e.finishedAtMs === null || e.finishedAtMs > p.releasedAtMs));
-    if (p.releasedAtMs - p.lockedAtMs >= 1500 && busy) {
+    if (p.releasedAtMs - p.lockedAtMs >= 4000 && busy) {
       windows++;
       if (others === 0) v.fail(`while ${p.executionId}'s row was locked (${Math.round(p.releasedAtMs - p.lockedAtMs)} ms) no other execution committed anything`);
     }

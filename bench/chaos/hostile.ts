@@ -59,14 +59,14 @@ export class HostileSubmitter {
 
   constructor(private readonly client: Client, private readonly admin: Database) {}
 
-  /** One round of every case (plus one huge-error execution, 3 MB or 20 MB by `pick`). */
+  /** One round of every case (plus one huge-error execution, 3 MB or 6 MB by `pick`). */
   async fire(pick: number): Promise<void> {
     const round = this.#round++;
     for (const [i, c] of CASES.entries()) {
       const id = `${HOSTILE_PREFIX}${round}.${i}.`;
       this.results.push(await this.#one(c, id));
     }
-    const size = pick < 0.5 ? 3 * 1024 * 1024 : 20 * 1024 * 1024;
+    const size = pick < 0.5 ? 3 * 1024 * 1024 : 6 * 1024 * 1024; // 20 MB: test/integration/error-size.test.ts
     const id = `${HOSTILE_PREFIX}${round}.error`;
     await retryOnConnection(() => this.client.start(chaosHostileError, size, { id }));
     this.errorRuns.push({ id, size });

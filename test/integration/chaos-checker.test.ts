@@ -286,7 +286,7 @@ describe('chaos checker', () => {
   test('paused transactions: a window in which no other execution committed is a violation', () => {
     const d = cleanRun();
     const first = Math.min(...d.events.map((e) => e.createdAtMs));
-    d.harness.txPauses = [{ executionId: 'e1', lockedAtMs: first - 60_000, releasedAtMs: first - 50_000 }];
+    d.harness.txPauses = [{ executionId: "e1", lockedAtMs: first - 60_000, releasedAtMs: first - 50_000 }];
     d.executions.push({ ...ex(d, 'e2'), id: 'busy', createdAtMs: first - 70_000, finishedAtMs: null });
     expect(checkTxPauses(d).violations.join('\n')).toMatch(/no other execution committed anything/);
     const ok = cleanRun();
