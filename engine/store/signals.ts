@@ -49,6 +49,12 @@ export async function markUndelivered(q: SqlRunner, executionIds: readonly strin
   return res.affectedRows;
 }
 
+/** A finished execution runs again (resume): the signals it left undelivered are pending again. */
+export async function reopenUndelivered(q: SqlRunner, executionId: string): Promise<number> {
+  const res = await q.run(`UPDATE workflow_signals SET consumed_seq = NULL WHERE execution_id = ? AND consumed_seq = ${UNDELIVERED_SEQ}`, [executionId]);
+  return res.affectedRows;
+}
+
 /** Signals an execution finished without consuming, oldest first (describe). */
 export async function undeliveredSignals(q: SqlRunner, date: (v: unknown) => Date | null, executionId: string): Promise<{ name: string; sentAt: Date }[]> {
   const rows = await q.all<{ name: unknown; created_at: unknown }>(

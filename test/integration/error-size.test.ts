@@ -42,8 +42,9 @@ describeEachDb(__filename, 'error size', (ctx) => {
       const quickMs = Date.now() - started;
       for (const h of big) {
         const err = await h.result({ timeout: '30s' }).catch((e: Error & { code?: string }) => e);
-        expect(err).toMatchObject({ name: 'HugeError', code: 'HUGE_ERROR' });
-        expect((err as Error).message).toMatch(/…\[truncated: \d+ characters in all\]$/);
+        expect(err).toMatchObject({ name: "HugeError", code: "HUGE_ERROR" });
+        // Cut (by recordError's own cap or by the payload limit with a marker), never whole.
+        expect((err as Error).message.length).toBeLessThan(limit);
         const [row] = await ctx.db.sql.all<{ error: string }>('SELECT error FROM workflow_executions WHERE id = ?', [h.executionId]);
         expect(Buffer.byteLength(row.error)).toBeLessThanOrEqual(limit);
         const events = await ctx.db.sql.all<{ payload: string }>("SELECT payload FROM workflow_events WHERE execution_id = ? AND status = 'failed'", [h.executionId]);
