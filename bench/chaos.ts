@@ -15,6 +15,7 @@ import { ATTEMPTS_DDL } from './chaos/attempts';
 import { runChecks, type ChaosData } from './chaos/checker';
 import { otherTestProcesses } from './chaos/db-admin';
 import { planFaults } from './chaos/faults';
+import { checkHostile, HostileSubmitter, loadHostileErrors } from './chaos/hostile';
 import { FaultInjector } from './chaos/injector';
 import { loadChaosRows } from './chaos/loader';
 import { parseChaosArgs, type ChaosOptions } from './chaos/options';
@@ -129,8 +130,10 @@ async function main(opts: ChaosOptions): Promise<number> {
   try {
     await fleet.start();
     say(`runners ready: ${fleet.slots.map((p) => `${p.instanceId}(pid ${p.pid})`).join(' ')}`);
-    injector = new FaultInjector({ admin, dbName, fleet, leaseTtlMs: opts.leaseTtlMs, toDbClock: (ms) => ms + offset, log });
+    injector = new FaultInjector({ admin, dbName, dbUrl: opts.dbUrl, fleet, leaseTtlMs: opts.leaseTtlMs, toDbClock: (ms) => ms + offset, log });
     const submitter = new Submitter(clients, admin);
+    const hostile = new HostileSubmitter(clients[0], admin);
+    const hostileTasks: Promise<void>[] = [];
 
     // ── main phase: workload and faults on their schedules, and an every-second schedule ──────
     const firstFireMs = await startChaosSchedule(clients[0]);
@@ -138,6 +141,10 @@ async function main(opts: ChaosOptions): Promise<number> {
     const timers: NodeJS.Timeout[] = [];
     for (const s of workload.submissions) timers.push(setTimeout(() => submitter.submit(s), s.atMs));
     for (const f of faults) timers.push(setTimeout(() => injector.fire(f), f.atMs));
+    // Hostile input rounds (typed rejections, exact round-trips, huge errors) amid the faults.
+    for (const at of opts.quick ? [0.35] : [0.2, 0.5, 0.8]) {
+      timers.push(setTimeout(() => hostileTasks.push(hostile.fire(rng.fork(`hostile-${at}`).next()).catch((err: Error) => log(`hostile round failed: ${err.message}`))), Math.round(opts.durationMs * at)));
+    }
     while (Date.now() - t0 < opts.durationMs) {
       await sleep(Math.min(10_000, opts.durationMs - (Date.now() - t0)));
       const counts = await statusCounts(admin).catch(() => ({}));
@@ -151,6 +158,7 @@ async function main(opts: ChaosOptions): Promise<number> {
     const drainStart = Date.now();
     await submitter.settle();
     await injector.settle();
+    await Promise.all(hostileTasks);
     mainPhase = false;
     const drained = await waitQuiet(admin, opts.quick ? 120_000 : 240_000, 100, workload.submissions.length);
     const drainInfo = drained === null ? 'TIMED OUT' : `${((drained - drainStart) / 1000).toFixed(1)}s after the main phase, ${((drained - injector.lastFaultAt) / 1000).toFixed(1)}s after its last fault (${injector.lastFault})`;
@@ -204,11 +212,11 @@ async function main(opts: ChaosOptions): Promise<number> {
       harness: {
         submissions: [...submitter.submissions, ...scheduleSubmissions(schedule, rows.executions)], schedule,
         startFailures: submitter.startFailures, sentSignals: submitter.sentSignals, signalFailures: submitter.signalFailures,
-        stops: injector.stops, probes: injector.probes, failovers: injector.failovers, failoverBoundMs, handoffBoundMs, quiesce,
+        stops: injector.stops, txPauses: injector.txPauses, probes: injector.probes, failovers: injector.failovers, failoverBoundMs, handoffBoundMs, quiesce,
         requireZombies: !opts.quick,
       },
     };
-    const results = runChecks(data);
+    const results = [...runChecks(data), checkHostile(hostile.results, await retryOnConnection(() => loadHostileErrors(admin, hostile.errorRuns)))];
     const failed = results.filter((r) => !r.ok);
     const steps = rows.events.filter((e) => e.kind === 'step').length;
     out('');

@@ -2,6 +2,7 @@
  * leaseflow's public API. Explicit named exports only; everything else is internal.
  */
 export { openDatabase, type Database, type DbInput, type OpenDatabaseOptions } from './store/database';
+export type { SessionTuning } from './store/config';
 export { DEFAULT_DB_URL, parseDbUrl, type Dialect } from './store/dialect';
 export { ExecutionStatus, type WaitFor } from './store/types';
 

@@ -3,6 +3,7 @@
  * Messages are constant strings; data goes into bound fields (`component`, `runner`, …).
  */
 import pino, { type Logger } from 'pino';
+import { LOG_FIELD_MAX_BYTES, truncateUtf8 } from './error-size';
 import { DefaultLogger, type LoggerNamespace, type LogContext, type LoggerOptions } from '@mikro-orm/core';
 
 export type { Logger } from 'pino';
@@ -26,7 +27,8 @@ class PinoMikroLogger extends DefaultLogger {
   override log(namespace: LoggerNamespace, message: string, context?: LogContext): void {
     if (!this.isEnabled(namespace, context)) return;
     // eslint-disable-next-line no-control-regex
-    const text = message.replace(/\x1b\[[0-9;]*m/g, '');
+    // Bounded: a failed statement's text may carry a multi-MB payload.
+    const text = truncateUtf8(message.replace(/\x1b\[[0-9;]*m/g, ''), LOG_FIELD_MAX_BYTES);
     const fields = { component: 'mikro-orm', ns: namespace, tookMs: context?.took, affected: context?.affected };
     if (namespace === 'query' || namespace === 'query-params') this.target.debug(fields, text);
     else if (context?.level === 'error') this.target.error(fields, text);

@@ -2,7 +2,7 @@
  * JSON-safe encoding of inputs, outputs, step results and signal payloads, with a size limit.
  * `undefined` is stored as SQL NULL and `null` as "null", so both round-trip exactly. Dates become
  * ISO strings (as JSON.stringify does); values JSON cannot represent faithfully (functions,
- * symbols, bigints, NaN/Infinity, Map/Set, cycles) are rejected with a SerializationError
+ * symbols, bigints, NaN/Infinity, Map/Set, cycles — also when a toJSON() returns them) are rejected with a SerializationError
  * that names the path, before anything is written.
  */
 import { SerializationError } from './errors';
@@ -19,12 +19,14 @@ export function encodeValue(value: unknown, what: string, limitBytes = DEFAULT_P
     if (err instanceof SerializationError) throw new SerializationError(`${what} is not JSON-serializable: ${err.message}`, err.path);
     throw err;
   }
-  let text: string;
+  let text: string | undefined;
   try {
     text = JSON.stringify(value);
   } catch (err) {
     throw new SerializationError(`${what} is not JSON-serializable: ${(err as Error).message}`);
   }
+  // A top-level toJSON() that returns undefined (or a function): JSON has no text for it.
+  if (typeof text !== 'string') throw new SerializationError(`${what} is not JSON-serializable: its toJSON() returned nothing JSON can represent`, '$');
   const bytes = Buffer.byteLength(text, 'utf8');
   if (bytes > limitBytes) throw new SerializationError(`${what} is ${bytes} bytes, over the limit of ${limitBytes} bytes`);
   return text;
@@ -62,8 +64,20 @@ function check(value: unknown, path: string, seen: Set<object>): void {
     throw new SerializationError(`${path} is a ${obj.constructor.name}, which JSON would silently turn into {} (convert it first)`, path);
   }
   if (seen.has(obj)) throw new SerializationError(`${path} contains a circular reference`, path);
-  if (typeof (obj as { toJSON?: unknown }).toJSON === 'function') return;
   seen.add(obj);
+  const toJSON = (obj as { toJSON?: unknown }).toJSON;
+  if (typeof toJSON === 'function') {
+    // Check what JSON.stringify will really write: NaN from toJSON must not silently become null.
+    let replaced: unknown;
+    try {
+      replaced = (toJSON as (key: string) => unknown).call(obj, path.slice(path.lastIndexOf('.') + 1));
+    } catch (err) {
+      throw new SerializationError(`${path}.toJSON() threw: ${(err as Error)?.message ?? String(err)}`, path);
+    }
+    if (replaced !== obj) check(replaced, `${path}.toJSON()`, seen);
+    seen.delete(obj);
+    return;
+  }
   if (Array.isArray(obj)) obj.forEach((v, i) => check(v, `${path}[${i}]`, seen));
   else for (const [k, v] of Object.entries(obj)) check(v, `${path}.${k}`, seen);
   seen.delete(obj);

@@ -3,11 +3,14 @@
  * does), loads workflow modules, starts a runner and stops it on SIGTERM/SIGINT.
  *   LEASEFLOW_DB_URL, LEASEFLOW_WORKFLOWS (module or directory), LEASEFLOW_CONCURRENCY,
  *   LEASEFLOW_LEASE_TTL, LEASEFLOW_POLL_INTERVAL, LEASEFLOW_DRAIN_TIMEOUT, LEASEFLOW_POOL_MAX,
- *   LEASEFLOW_SCHEDULE_CHECK_INTERVAL, LOG_LEVEL
+ *   LEASEFLOW_SCHEDULE_CHECK_INTERVAL, LOG_LEVEL,
+ *   LEASEFLOW_{LOCK_WAIT,IDLE_TRANSACTION,WAIT,NET_READ,NET_WRITE}_TIMEOUT_S (MySQL-family session timeouts)
  */
 import { createLogger, createRunner, type RunnerOptions } from '../engine';
 import { loadWorkflows } from './load-workflows';
 import { handleSignals } from './signals';
+
+const num = (v: string | undefined): number | undefined => (v === undefined || v === '' ? undefined : Number(v));
 
 /** Start a runner process from environment settings; resolves when it stopped. */
 export async function runRunnerProcess(env: NodeJS.ProcessEnv = process.env): Promise<void> {
@@ -24,6 +27,13 @@ export async function runRunnerProcess(env: NodeJS.ProcessEnv = process.env): Pr
     instanceId: env.LEASEFLOW_INSTANCE_ID,
     poolMax: env.LEASEFLOW_POOL_MAX ? Number(env.LEASEFLOW_POOL_MAX) : undefined,
     scheduleCheckInterval: env.LEASEFLOW_SCHEDULE_CHECK_INTERVAL,
+    session: {
+      lockWaitTimeoutS: num(env.LEASEFLOW_LOCK_WAIT_TIMEOUT_S),
+      idleTransactionTimeoutS: num(env.LEASEFLOW_IDLE_TRANSACTION_TIMEOUT_S),
+      waitTimeoutS: num(env.LEASEFLOW_WAIT_TIMEOUT_S),
+      netReadTimeoutS: num(env.LEASEFLOW_NET_READ_TIMEOUT_S),
+      netWriteTimeoutS: num(env.LEASEFLOW_NET_WRITE_TIMEOUT_S),
+    },
   };
   const runner = await createRunner(options);
   const stopped = handleSignals(runner, logger);

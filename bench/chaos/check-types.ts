@@ -80,6 +80,9 @@ export interface SentSignal { executionId: string; name: string; payload: Signal
 /** A runner paused with SIGSTOP (DB clock). */
 export interface StopWindow { runnerId: string; pid: number; stoppedAtMs: number; resumedAtMs: number }
 
+/** A transaction paused with row locks held (DB clock): a helper locked one execution's row. */
+export interface TxPause { executionId: string; lockedAtMs: number; releasedAtMs: number }
+
 /** A stale commit the harness injected through the engine's fenced commit, as a zombie would. */
 export interface ProbeResult {
   executionId: string;
@@ -133,6 +136,8 @@ export interface HarnessFacts {
   /** Signal sends that failed for good (the execution must still be waiting for them). */
   signalFailures: StartFailure[];
   stops: StopWindow[];
+  /** Transactions paused with a running execution's row locked. */
+  txPauses?: TxPause[];
   probes: ProbeResult[];
   failovers: FailoverSample[];
   /** Bound of a kill -9 / SIGSTOP failover and of a graceful hand-off, ms. */

@@ -8,7 +8,7 @@
 import type { ChaosData, CheckResult } from './check-types';
 import { Index } from './check-helpers';
 import { checkAccounting, checkCommittedAttempts, checkNoStaleCommit, checkOutputs, checkStepsOnce, checkTerminal, checkTokenOrder } from './checks-history';
-import { checkCrashes, checkFailover, checkPoison, checkProbes, checkQuiesce, checkSignals, checkTemplates, checkZombies } from './checks-faults';
+import { checkCrashes, checkFailover, checkPoison, checkProbes, checkQuiesce, checkSignals, checkTemplates, checkTxPauses, checkZombies } from './checks-faults';
 import { checkSchedule } from './schedule';
 
 export type * from './check-types';
@@ -21,7 +21,7 @@ export function runChecks(d: ChaosData): CheckResult[] {
   return [
     checkAccounting(d, ix), checkTerminal(d, ix), checkStepsOnce(d, ix), checkOutputs(d, ix), checkTokenOrder(d, ix),
     checkCommittedAttempts(d, ix), checkNoStaleCommit(d, ix), checkTemplates(d, ix), checkSignals(d, ix), checkPoison(d, ix),
-    checkCrashes(d, ix), checkZombies(d, ix), checkProbes(d), checkFailover(d), checkQuiesce(d),
+    checkCrashes(d, ix), checkZombies(d, ix), checkProbes(d), checkFailover(d), checkQuiesce(d), checkTxPauses(d),
     ...(d.harness.schedule ? [checkSchedule(d.harness.schedule, d.executions)] : []),
   ];
 }

@@ -3,6 +3,7 @@
  * signals, poison retries, self-crashes, zombies, stale-commit probes, failover latency and the
  * time to quiesce after the last fault.
  */
+import { UNDELIVERED_SEQ } from '../../engine/store/signals';
 import { isDeepStrictEqual } from 'node:util';
 import { ChaosWorkflow, POISON_RETRY, SIGNAL_NAME, type SignalPayload } from './shapes';
 import type { ChaosData, CheckResult } from './check-types';
@@ -42,6 +43,7 @@ export function checkSignals(d: ChaosData, ix = new Index(d)): CheckResult {
   for (const s of d.harness.sentSignals) sentNonces.set(s.payload.nonce, (sentNonces.get(s.payload.nonce) ?? 0) + 1);
   const storedNonces = new Map<string, number>();
   let delivered = 0;
+  let undelivered = 0;
   for (const f of d.harness.signalFailures) v.fail(`signal to ${f.id} could not be sent: ${f.error}`);
   for (const s of d.signals) {
     const p = parseJson(s.payload) as SignalPayload | undefined;
@@ -59,7 +61,14 @@ export function checkSignals(d: ChaosData, ix = new Index(d)): CheckResult {
     const events = new Map(ix.events(execId).map((ev) => [ev.seq, ev]));
     const seqs = new Set<number>();
     for (const s of sigs) {
-      if (s.consumedSeq === null) {
+      if (s.consumedSeq === null || s.consumedSeq === UNDELIVERED_SEQ) {
+        const finished = e !== undefined && ['completed', 'failed', 'cancelled'].includes(e.status);
+        // Accepted then lost: a finished execution must have marked what it left as undelivered.
+        if (s.consumedSeq === null && finished) v.fail(`signal ${s.id} to ${e?.status} ${execId} is neither delivered nor marked undelivered`);
+        if (s.consumedSeq === UNDELIVERED_SEQ) {
+          undelivered++;
+          if (!finished) v.fail(`signal ${s.id} to ${e?.status ?? 'missing'} ${execId} is marked undelivered, but the execution has not finished`);
+        }
         if (e?.status === 'completed') v.fail(`signal ${s.id} to completed ${execId} was never delivered`);
         continue;
       }
@@ -82,7 +91,7 @@ export function checkSignals(d: ChaosData, ix = new Index(d)): CheckResult {
     }
   }
   const duplicates = d.harness.sentSignals.length - new Set(d.harness.sentSignals.map((s) => `${s.executionId}|${s.payload.v}`)).size;
-  return v.done({ sent: d.harness.sentSignals.length, concurrent_duplicates: duplicates, stored: d.signals.length, delivered });
+  return v.done({ sent: d.harness.sentSignals.length, concurrent_duplicates: duplicates, stored: d.signals.length, delivered, undelivered });
 }
 
 /** Poison executions failed with their error after exactly the bounded number of attempts. */
@@ -213,3 +222,26 @@ export function checkQuiesce(d: ChaosData): CheckResult {
 }
 
 /** Every invariant, in report order. */
+
+/**
+ * A transaction paused with an execution's row locked stalls that execution only: while it
+ * lasted, other executions kept committing (when there was work), and the locked one went on to
+ * finish afterwards (checkTerminal covers the finish).
+ */
+export function checkTxPauses(d: ChaosData): CheckResult {
+  const v = new Verdict('pause inside a transaction: others progress, the locked one resumes');
+  const pauses = d.harness.txPauses ?? [];
+  let windows = 0;
+  for (const p of pauses) {
+    const others = d.events.filter((e) => e.executionId !== p.executionId && e.createdAtMs >= p.lockedAtMs && e.createdAtMs <= p.releasedAtMs).length;
+    const busy = d.executions.some((e) => e.id !== p.executionId && e.createdAtMs < p.lockedAtMs && (e.finishedAtMs === null || e.finishedAtMs > p.releasedAtMs));
+    if (p.releasedAtMs - p.lockedAtMs >= 4000 && busy) {
+      windows++;
+      if (others === 0) v.fail(`while ${p.executionId}'s row was locked (${Math.round(p.releasedAtMs - p.lockedAtMs)} ms) no other execution committed anything`);
+    }
+    const locked = d.executions.find((e) => e.id === p.executionId);
+    if (locked && locked.finishedAtMs !== null && locked.finishedAtMs < p.lockedAtMs) continue;
+    if (!locked) v.fail(`paused-transaction target ${p.executionId} has no row`);
+  }
+  return v.done({ pauses: pauses.length, checked_windows: windows });
+}

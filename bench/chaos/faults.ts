@@ -20,6 +20,8 @@ export const FaultKind = {
   dbRestart: 'db-restart',
   /** Commit with a stale lease token through the engine's fenced commit, as a zombie would. */
   staleCommit: 'stale-commit',
+  /** A process SIGSTOPped inside an open transaction holding a running execution's row lock, then killed. */
+  txPause: 'tx-pause',
 } as const;
 export type FaultKind = (typeof FaultKind)[keyof typeof FaultKind];
 
@@ -42,7 +44,7 @@ export interface FaultOptions {
 }
 
 const WEIGHTS: [FaultKind, number][] = [
-  [FaultKind.kill9, 0.2], [FaultKind.sigstop, 0.24], [FaultKind.killConnections, 0.18], [FaultKind.sigterm, 0.14], [FaultKind.staleCommit, 0.24],
+  [FaultKind.kill9, 0.2], [FaultKind.sigstop, 0.24], [FaultKind.killConnections, 0.18], [FaultKind.sigterm, 0.14], [FaultKind.staleCommit, 0.18], [FaultKind.txPause, 0.06],
 ];
 
 /** When the first fault may fire (runners warmed up, work flowing). */
@@ -67,7 +69,7 @@ export function planFaults(rng: Rng, o: FaultOptions): PlannedFault[] {
     faults.push({ atMs: at, kind: pickKind(rng), pick: rng.next(), param: rng.next() });
   }
   // Every kind at least once, and two pauses (a pause can miss every step body).
-  const required: FaultKind[] = [FaultKind.sigstop, FaultKind.sigstop, FaultKind.kill9, FaultKind.killConnections, FaultKind.sigterm, FaultKind.staleCommit];
+  const required: FaultKind[] = [FaultKind.sigstop, FaultKind.sigstop, FaultKind.kill9, FaultKind.killConnections, FaultKind.sigterm, FaultKind.staleCommit, FaultKind.txPause];
   for (const kind of required) {
     const have = faults.filter((f) => f.kind === kind).length;
     const need = required.filter((k) => k === kind).length;

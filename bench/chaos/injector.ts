@@ -5,9 +5,11 @@
  * process faults it watches the executions the victim held until each continues under a newer
  * token elsewhere (failover latency). Targets are chosen from the plan's random numbers.
  */
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
 import { LeaseLostError, type Database } from '../../engine';
 import { commitFenced, type CommitPlan } from '../../engine/store/transitions';
-import type { FailoverSample, ProbeResult, StopWindow } from './checker';
+import type { FailoverSample, ProbeResult, StopWindow, TxPause } from './checker';
 import { clientPorts, killConnections, restartMariaDb, serverConnections } from './db-admin';
 import { FaultKind, type PlannedFault } from './faults';
 import type { RunnerFleet, RunnerProc } from './processes';
@@ -28,6 +30,7 @@ export interface FaultRecord {
 export interface InjectorSettings {
   admin: Database;
   dbName: string;
+  dbUrl: string;
   fleet: RunnerFleet;
   leaseTtlMs: number;
   /** Harness epoch ms → DB clock epoch ms. */
@@ -39,6 +42,7 @@ export interface InjectorSettings {
 export class FaultInjector {
   readonly records: FaultRecord[] = [];
   readonly stops: StopWindow[] = [];
+  readonly txPauses: TxPause[] = [];
   readonly probes: ProbeResult[] = [];
   readonly failovers: FailoverSample[] = [];
   /** MariaDB restarts: harness epoch ms. */
@@ -84,6 +88,7 @@ export class FaultInjector {
       case FaultKind.sigterm: return this.#sigterm(f);
       case FaultKind.dbRestart: return this.#dbRestart(f);
       case FaultKind.staleCommit: return this.#staleCommits(f);
+      case FaultKind.txPause: return this.#txPause(f);
     }
   }
 
@@ -195,6 +200,33 @@ export class FaultInjector {
     victim.paused = false;
     const resumedAt = Date.now();
     this.stops.push({ runnerId: victim.instanceId, pid: victim.pid, stoppedAtMs: this.s.toDbClock(stoppedAt), resumedAtMs: this.s.toDbClock(resumedAt) });
+  }
+
+  /**
+   * A transaction paused with locks held: a helper process locks one running execution's row in
+   * an open transaction and SIGSTOPs itself; it is killed after a while, or the server drops its
+   * transaction first (idle_transaction_timeout). Peers must keep going meanwhile.
+   */
+  async #txPause(f: PlannedFault): Promise<void> {
+    const rows = await this.s.admin.sql.all<{ id: unknown }>("SELECT id FROM workflow_executions WHERE status = 'running' ORDER BY id");
+    if (rows.length === 0) return this.#record(FaultKind.txPause, '-', 'skipped: nothing running');
+    const target = String(rows[Math.floor(f.pick * rows.length)].id);
+    const idleS = 3 + Math.round(f.param * 4);
+    const holdMs = f.param < 0.5 ? 1500 + Math.round(f.param * 4000) : (idleS + 1) * 1000;
+    const child = spawn(process.execPath, ['--import', 'tsx', resolve(__dirname, 'hold-locks.ts'), this.s.dbUrl, target, String(idleS)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      await new Promise<void>((res, rej) => {
+        const timer = setTimeout(() => rej(new Error('lock holder not ready in 60 s')), 60_000);
+        child.stdout?.setEncoding('utf8').on('data', (c: string) => { if (c.includes('locked')) { clearTimeout(timer); res(); } });
+        child.once('exit', (code) => { clearTimeout(timer); rej(new Error(`lock holder exited ${code}`)); });
+      });
+      const at = Date.now();
+      this.#record(FaultKind.txPause, target, `row locked in a paused transaction for ${holdMs} ms (server drops it after ${idleS} s)`, at);
+      await sleep(holdMs);
+      this.txPauses.push({ executionId: target, lockedAtMs: this.s.toDbClock(at), releasedAtMs: this.s.toDbClock(Date.now()) });
+    } finally {
+      if (child.pid) { try { process.kill(child.pid, 'SIGKILL'); } catch { /* gone */ } }
+    }
   }
 
   async #killConnections(f: PlannedFault): Promise<void> {

@@ -22,15 +22,15 @@ const json = (v: unknown): unknown => {
 };
 const t = (col: string) => `CAST(${col} AS CHAR) AS ${col}`;
 
-/** Every chaos row of the database. */
+/** Every chaos row of the database (the hostile-input submitter's rows are checked apart). */
 export async function loadChaosRows(db: Database): Promise<{ executions: ExecRow[]; events: EventRow[]; signals: SignalRow[]; attempts: AttemptRow[] }> {
   const ex = await db.sql.all<Record<string, unknown>>(
-    `SELECT id, workflow_name, status, input, output, error, lease_token, attempt, parent_id, template_key, wait_for, runner_id, ${t('created_at')}, ${t('finished_at')} FROM workflow_executions`,
+    `SELECT id, workflow_name, status, input, output, error, lease_token, attempt, parent_id, template_key, wait_for, runner_id, ${t('created_at')}, ${t('finished_at')} FROM workflow_executions WHERE id NOT LIKE 'hostile-%'`,
   );
   const ev = await db.sql.all<Record<string, unknown>>(
-    `SELECT execution_id, seq, kind, name, status, payload, attempt, lease_token, ${t('created_at')} FROM workflow_events ORDER BY execution_id, seq`,
+    `SELECT execution_id, seq, kind, name, status, payload, attempt, lease_token, ${t('created_at')} FROM workflow_events WHERE execution_id NOT LIKE 'hostile-%' ORDER BY execution_id, seq`,
   );
-  const sg = await db.sql.all<Record<string, unknown>>('SELECT id, execution_id, name, payload, consumed_seq FROM workflow_signals ORDER BY id');
+  const sg = await db.sql.all<Record<string, unknown>>("SELECT id, execution_id, name, payload, consumed_seq FROM workflow_signals WHERE execution_id NOT LIKE 'hostile-%' ORDER BY id");
   const at = await db.sql.all<Record<string, unknown>>(
     `SELECT id, execution_id, workflow, step, seq, step_attempt, lease_token, runner_id, pid, template_key, outcome, ${t('started_at')}, ${t('finished_at')} FROM chaos_attempts`,
   );

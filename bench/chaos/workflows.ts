@@ -139,3 +139,14 @@ export const chaosCrasher = defineWorkflow({ name: ChaosWorkflow.crasher }, asyn
   out.push(await recordedStep(ctx, 'post', input.work, 'post'));
   return out;
 });
+
+/** Ids of the hostile-input submitter's executions (kept out of the main checks; see hostile.ts). */
+export const HOSTILE_PREFIX = 'hostile-';
+
+/** `chaos-hostile-error`: one step that throws an error with a `size`-byte message (never retried). */
+export const chaosHostileError = defineWorkflow({ name: 'chaos-hostile-error', retry: { maxAttempts: 1 } }, async (ctx, size: number) =>
+  ctx.step('explode', async () => {
+    const err = new Error('h'.repeat(size));
+    err.name = 'HostileError';
+    throw Object.assign(err, { code: 'HOSTILE' });
+  }));

@@ -20,10 +20,11 @@ import { prepareStart, writeStart } from './keyed-start';
 import { createScheduleClient } from '../schedules/client';
 import type { ScheduleClient } from '../schedules/types';
 import { WorkflowHandle } from './handle';
+import { validateDelayMs, validateDueAtMs, validateExecutionId, validateExecutionIdForRead } from '../validation';
 import type { ListOptions, ListPage, StartOptions } from './types';
 
 /** Longest id a caller may choose (room is kept for `#n` archive suffixes and child ids). */
-export const MAX_START_ID_LENGTH = 180;
+export { MAX_START_ID_LENGTH, validateExecutionId } from '../validation';
 
 /** Options of `createClient`. */
 export interface ClientOptions {
@@ -46,13 +47,6 @@ export interface Client {
   close(): Promise<void>;
 }
 
-/** Validate a caller-chosen execution id. */
-export function validateExecutionId(id: unknown): string {
-  if (typeof id !== 'string' || id.length === 0) throw new ValidationError('execution id must be a non-empty string', 'id');
-  if ([...id].length > MAX_START_ID_LENGTH) throw new ValidationError(`execution id is longer than ${MAX_START_ID_LENGTH} characters`, 'id');
-  return id;
-}
-
 /** Create a client. */
 export async function createClient(options: ClientOptions = {}): Promise<Client> {
   const { db, owned } = await resolveDatabase(options.db, { logger: options.logger });
@@ -69,10 +63,10 @@ export async function createClient(options: ClientOptions = {}): Promise<Client>
       throw new ValidationError(`idReusePolicy must be reject-duplicate, allow-duplicate or allow-duplicate-failed-only (got ${String(policy)})`, 'idReusePolicy');
     }
     const encoded = encodeValue(input, `input of workflow "${name}"`, limit);
-    let delayMs = opts.delay === undefined ? 0 : toMs(opts.delay, 'delay');
+    let delayMs = opts.delay === undefined ? 0 : validateDelayMs(toMs(opts.delay, 'delay'), 'delay');
     if (opts.startAt !== undefined) {
       if (!(opts.startAt instanceof Date) || Number.isNaN(opts.startAt.getTime())) throw new ValidationError('startAt must be a valid Date', 'startAt');
-      delayMs = Math.max(delayMs, opts.startAt.getTime() - Date.now());
+      delayMs = Math.max(delayMs, validateDueAtMs(opts.startAt.getTime(), 'startAt') - Date.now());
     }
     const templateKey = templateKeyOf(def, input);
     const row: NewExecution = {
@@ -161,7 +155,3 @@ export async function createClient(options: ClientOptions = {}): Promise<Client>
   };
 }
 
-function validateExecutionIdForRead(id: unknown): string {
-  if (typeof id !== 'string' || id.length === 0) throw new ValidationError('execution id must be a non-empty string', 'id');
-  return id;
-}

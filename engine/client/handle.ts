@@ -3,6 +3,7 @@
  * history. Every method is a short read or one transaction; `result()` polls with backoff
  * (woken early in-process when the execution finishes here).
  */
+import { validateName, validateReason } from '../validation';
 import { toMs, type Duration } from '../duration';
 import { ExecutionFinishedError, ExecutionNotFoundError, recordError, reviveError, TerminatedError, TimeoutError, ValidationError, type RecordedError } from '../errors';
 import { resumeExecution, terminateExecution } from '../store/operator';
@@ -10,12 +11,11 @@ import { decodeValue, encodeValue } from '../serialization';
 import { findExecution, wakeExecution } from '../store/executions';
 import { cancelInTx } from '../store/cancel';
 import { loadHistory } from '../store/events';
-import { insertSignal, pendingSignalCount } from '../store/signals';
+import { insertSignal, pendingSignalCount, undeliveredSignals } from '../store/signals';
 import { leaseHolder } from '../store/claims';
 import { isServed } from '../store/runners';
 import { notifier } from '../store/notifier';
 import { FINISHED_STATUSES, type ExecutionRecord } from '../store/types';
-import { MAX_NAME_LENGTH } from '../store/entities';
 import type { Database } from '../store/database';
 import type { ExecutionDescription, HistoryEntry } from './types';
 
@@ -64,9 +64,7 @@ export class WorkflowHandle<O = unknown> {
 
   /** Send a signal: stored first, delivered once, in order. A finished execution → ExecutionFinishedError. */
   async signal(name: string, payload?: unknown): Promise<void> {
-    if (typeof name !== 'string' || name.length === 0 || [...name].length > MAX_NAME_LENGTH) {
-      throw new ValidationError(`signal name must be a non-empty string of at most ${MAX_NAME_LENGTH} characters`, 'name');
-    }
+    validateName(name, 'signal');
     const encoded = encodeValue(payload, `payload of signal "${name}"`, this.#payloadLimit);
     const { sql } = this.#db;
     await sql.tx(async (q) => {
@@ -84,6 +82,7 @@ export class WorkflowHandle<O = unknown> {
    * may run compensation). Never-started executions are cancelled at once.
    */
   async cancel(reason = 'cancelled by client'): Promise<void> {
+    validateReason(reason);
     const { sql } = this.#db;
     const outcome = await sql.tx((q) => cancelInTx(q, sql, this.executionId, reason));
     if (outcome.kind === 'missing') throw new ExecutionNotFoundError(this.executionId);
@@ -119,15 +118,15 @@ export class WorkflowHandle<O = unknown> {
   async describe(): Promise<ExecutionDescription> {
     const rec = await this.#load();
     const { sql } = this.#db;
-    const [holder, pending, served] = await Promise.all([
-      leaseHolder(sql, rec.id), pendingSignalCount(sql, rec.id), isServed(sql, rec.workflowName),
+    const [holder, pending, served, undelivered] = await Promise.all([
+      leaseHolder(sql, rec.id), pendingSignalCount(sql, rec.id), isServed(sql, rec.workflowName), undeliveredSignals(sql, sql.date, rec.id),
     ]);
     return {
       id: rec.id, workflowName: rec.workflowName, workflowVersion: rec.workflowVersion, status: rec.status,
       input: decodeValue(rec.input), output: decodeValue(rec.output), error: rec.error ? decodeValue<RecordedError>(rec.error) : null,
       customStatus: decodeValue(rec.customStatus), waitingFor: rec.waitFor, templateKey: rec.templateKey, admitted: rec.admitted,
       attempts: rec.attempt, leaseToken: rec.leaseToken, leaseHolder: holder ? { owner: holder.owner, expiresAt: holder.expiresAt } : null,
-      parentId: rec.parentId, cancelRequested: rec.cancelReason, pendingSignals: pending, servedByLiveRunner: served,
+      parentId: rec.parentId, cancelRequested: rec.cancelReason, pendingSignals: pending, undeliveredSignals: undelivered, servedByLiveRunner: served,
       availableAt: rec.availableAt, createdAt: rec.createdAt, startedAt: rec.startedAt, finishedAt: rec.finishedAt, updatedAt: rec.updatedAt,
     };
   }

@@ -56,6 +56,8 @@ export async function writeStart(sql: SqlStore, p: PreparedStart): Promise<strin
       return row.id;
     });
   }
-  await insertExecution(sql, sql, row);
+  // A template member takes its key's admission sequence in the same transaction as its insert.
+  if (row.templateKey === null) await insertExecution(sql, sql, row);
+  else await sql.tx((q) => insertExecution(q, sql, row));
   return row.id;
 }

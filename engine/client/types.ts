@@ -48,6 +48,12 @@ export interface ExecutionDescription {
   parentId: string | null;
   cancelRequested: string | null;
   pendingSignals: number;
+  /**
+   * Signals that were accepted (stored) but that the execution finished without consuming: the
+   * finishing commit marks them undelivered, oldest first. A signal sent after the finish is
+   * rejected with ExecutionFinishedError instead, so every signal is delivered, listed here, or rejected.
+   */
+  undeliveredSignals: { name: string; sentAt: Date }[];
   /** False when no live runner serves this workflow (an unknown workflow waits until one does). */
   servedByLiveRunner: boolean;
   availableAt: Date | null;

@@ -11,6 +11,7 @@ import {
   type AcquireOutcome, type LockGrant,
 } from '../store/locks';
 import { MAX_LOCK_KEY_LENGTH, MAX_OWNER_LENGTH } from '../store/entities';
+import { checkStorableText } from '../validation';
 import { LockNotHeldError, LockTimeoutError, ValidationError } from '../errors';
 import { toMs, type Duration } from '../duration';
 import { silentLogger } from '../logger';
@@ -191,14 +192,7 @@ function resolveLockOptions(o: LockOptions): ResolvedLockOptions {
 
 /** 1–max code points of well-formed UTF-16 without NUL; rejected, never truncated. */
 function checkText(value: unknown, field: string, max: number): void {
-  if (typeof value !== 'string') throw new ValidationError(`${field} must be a string (got ${typeof value})`, field);
-  if (value.length === 0) throw new ValidationError(`${field} must not be empty`, field);
-  // A lone surrogate would be stored as U+FFFD and collide with another key.
-  if (/\p{Surrogate}/u.test(value)) throw new ValidationError(`${field} contains a lone UTF-16 surrogate`, field);
-  // MikroORM inlines parameters into the SQL text, and SQLite stops reading a statement at NUL.
-  if (value.includes('\0')) throw new ValidationError(`${field} must not contain U+0000`, field);
-  const length = [...value].length;
-  if (length > max) throw new ValidationError(`${field} is ${length} characters long; the limit is ${max}`, field);
+  checkStorableText(value, field, field, max);
 }
 
 function checkKey(lockKey: unknown): void {

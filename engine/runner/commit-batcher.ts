@@ -14,7 +14,8 @@ export class CommitBatcher {
 
   constructor(store: SqlStore, maxBatch = 200) {
     this.#store = store;
-    this.#queue = new GroupQueue((batch) => this.#commit(batch), maxBatch);
+    this.#queue = new GroupQueue((batch) => this.#commit(batch), maxBatch,
+      (item) => item.events.reduce((n, e) => n + (e.payload?.length ?? 0) + e.name.length, 0));
   }
 
   /** Statements sent and checkpoints they carried (for metrics and tests). */
@@ -36,8 +37,9 @@ export class CommitBatcher {
         else explainFenceFailure(this.#store, this.#store, b.item.lease).catch(b.reject);
       }
     } catch (err) {
-      // Unknown outcome or a bad row: settle each checkpoint on its own.
-      await Promise.all(batch.map((b) => this.#settleAlone(b, err)));
+      // Unknown outcome or a bad row: settle each checkpoint on its own, off the queue, so one
+      // failing item (and its bounded unknown-outcome retries) never stalls the next batches.
+      for (const b of batch) void this.#settleAlone(b, err);
     }
   }
 

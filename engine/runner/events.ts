@@ -22,6 +22,8 @@ export interface RunnerEvents {
   'step:completed': [ExecutionRef & { step: string; seq: number; attempt: number }];
   'step:failed': [ExecutionRef & { step: string; seq: number; attempt: number; error: RecordedError }];
   'step:retrying': [ExecutionRef & { step: string; seq: number; attempt: number; delayMs: number; error: RecordedError }];
+  /** Expired leases the watchdog skipped because another transaction holds their rows (reported once per TTL). */
+  'lease:stuck': [{ leases: { executionId: string; owner: string; token: number; locked: 'lease' | 'execution' }[] }];
   'lease:lost': [ExecutionRef & { leaseToken: number; detail: string }];
   'poll:error': [{ error: unknown }];
   'heartbeat:error': [{ error: unknown }];

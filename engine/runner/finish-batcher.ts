@@ -6,7 +6,9 @@
  */
 import { LeaseLostError } from '../errors';
 import { executionLockKey } from '../store/lock-keys';
-import { isConnectionError, type SqlRunner, type SqlStore } from '../store/sql';
+import { deleteLocksByKeySql, isConnectionError, type SqlRunner, type SqlStore } from '../store/sql';
+import { boundErrorJson } from '../error-size';
+import { markUndelivered } from '../store/signals';
 import { commitFenced } from '../store/transitions';
 import { GroupQueue, type Queued } from './group-queue';
 import type { FinishItem } from '../store/types';
@@ -20,7 +22,8 @@ export class FinishBatcher {
 
   constructor(store: SqlStore, maxBatch = 100) {
     this.#store = store;
-    this.#queue = new GroupQueue((batch) => this.#commit(batch), maxBatch);
+    this.#queue = new GroupQueue((batch) => this.#commit(batch), maxBatch,
+      (item) => (item.output?.length ?? 0) + (item.error?.length ?? 0));
   }
 
   /** Transactions sent and the finishes they carried. */
@@ -41,7 +44,8 @@ export class FinishBatcher {
         else b.reject(new LeaseLostError(b.item.lease.executionId, b.item.lease.token, 'lease lost before the final commit'));
       }
     } catch (err) {
-      await Promise.all(batch.map((b) => this.#settleAlone(b, err)));
+      // Off the queue: a failing finish (and its bounded retries) never stalls the next batches.
+      for (const b of batch) void this.#settleAlone(b, err);
     }
   }
 
@@ -70,7 +74,7 @@ async function finishMany(q: SqlRunner, store: SqlStore, items: readonly FinishI
   };
   const st = when((i) => i.status);
   const out = when((i) => i.output);
-  const err = when((i) => i.error);
+  const err = when((i) => boundErrorJson(i.error));
   const seq = when((i) => i.nextSeq);
   const tok = when((i) => i.lease.token);
   const res = await q.run(
@@ -91,9 +95,10 @@ async function finishMany(q: SqlRunner, store: SqlStore, items: readonly FinishI
     }).map((i) => i.lease.executionId));
   }
   const keys = items.filter((i) => done.has(i.lease.executionId));
+  await markUndelivered(q, keys.map((i) => i.lease.executionId));
   if (keys.length) {
     await q.run(
-      `DELETE FROM distributed_locks WHERE lock_key IN (?) AND token = CASE lock_key ${keys.map(() => 'WHEN ? THEN ?').join(' ')} END`,
+      `${deleteLocksByKeySql(store)} WHERE lock_key IN (?) AND token = CASE lock_key ${keys.map(() => 'WHEN ? THEN ?').join(' ')} END`,
       [keys.map((i) => executionLockKey(i.lease.executionId)), ...keys.flatMap((i) => [executionLockKey(i.lease.executionId), i.lease.token])],
     );
   }

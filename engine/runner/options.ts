@@ -6,9 +6,11 @@
 import type { Logger } from 'pino';
 import { toMs, type Duration } from '../duration';
 import { ValidationError } from '../errors';
+import { checkStorableText } from '../validation';
 import { DEFAULT_PAYLOAD_LIMIT_BYTES } from '../serialization';
 import { MAX_OWNER_LENGTH } from '../store/entities';
 import type { DbInput } from '../store/database';
+import { resolveSession, type SessionTuning } from '../store/config';
 import type { WorkflowDefinition } from '../workflow/define-workflow';
 
 /** Options of `createRunner`. */
@@ -52,6 +54,9 @@ export interface RunnerOptions {
    * indexed statement. @default '5s'
    */
   scheduleCheckInterval?: Duration;
+
+  /** MySQL-family session timeouts of the pool the runner opens when `db` is a URL. @default see SessionTuning */
+  session?: SessionTuning;
 }
 
 /** Resolved options. */
@@ -70,6 +75,8 @@ export interface ResolvedRunnerOptions {
   readonly poolMax: number;
   readonly schedules: boolean;
   readonly scheduleCheckIntervalMs: number;
+
+  readonly session: Readonly<Required<SessionTuning>>;
 }
 
 /** Validate and default runner options. */
@@ -96,9 +103,7 @@ export function resolveRunnerOptions(o: RunnerOptions): ResolvedRunnerOptions {
   if (watchdogIntervalMs < 10) throw new ValidationError('watchdogInterval must be at least 10ms', 'watchdogInterval');
   const drainTimeoutMs = toMs(o.drainTimeout ?? '10s', 'drainTimeout');
   const holdWaitsUpToMs = toMs(o.holdWaitsUpTo ?? '1s', 'holdWaitsUpTo');
-  if (o.instanceId !== undefined && (typeof o.instanceId !== 'string' || o.instanceId.length === 0 || [...o.instanceId].length > MAX_OWNER_LENGTH)) {
-    throw new ValidationError(`instanceId must be a non-empty string of at most ${MAX_OWNER_LENGTH} characters`, 'instanceId');
-  }
+  if (o.instanceId !== undefined) checkStorableText(o.instanceId, 'instanceId', 'instanceId', MAX_OWNER_LENGTH);
   const payloadLimitBytes = o.payloadLimitBytes ?? DEFAULT_PAYLOAD_LIMIT_BYTES;
   if (!Number.isInteger(payloadLimitBytes) || payloadLimitBytes < 1) throw new ValidationError('payloadLimitBytes must be a positive integer', 'payloadLimitBytes');
   const poolMax = o.poolMax ?? Math.max(10, Math.min(concurrency, 50));
@@ -109,5 +114,6 @@ export function resolveRunnerOptions(o: RunnerOptions): ResolvedRunnerOptions {
   return Object.freeze({
     workflows, concurrency, leaseTtlMs, heartbeatIntervalMs, pollIntervalMs, watchdogIntervalMs, drainTimeoutMs, holdWaitsUpToMs,
     instanceId: o.instanceId, migrate: o.migrate ?? true, payloadLimitBytes, poolMax, schedules: o.schedules ?? true, scheduleCheckIntervalMs,
+    session: resolveSession(o.session),
   });
 }

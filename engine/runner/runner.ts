@@ -11,9 +11,12 @@ import PQueue from 'p-queue';
 import type { Logger } from 'pino';
 import { recordError, ValidationError } from '../errors';
 import { createLogger } from '../logger';
+import { boundedLogSerializers } from '../error-size';
 import { createInstanceId } from '../instance-id';
 import { resolveDatabase, type Database } from '../store/database';
-import { cancelRequests, claimExecutions, probeWork, heldLeases, releaseExpiredLeases, releaseLeases, requeueOrphans, sweepAdmissions } from '../store/claims';
+import { cancelRequests, claimExecutions, probeWork, heldLeases, releaseLeases, requeueOrphans, sweepAdmissions } from '../store/claims';
+import { releaseExpiredLeases } from '../store/expired-leases';
+import { StuckLeaseReporter } from './stuck-leases';
 import { refreshOwnerLocks } from '../store/locks';
 import { notifier } from '../store/notifier';
 import { markStaleRunners, registerRunner, stopRunner, touchRunner } from '../store/runners';
@@ -68,6 +71,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
   #batcher: CommitBatcher;
   #finisher: FinishBatcher;
   #watchdogBusy = false;
+  #stuck: StuckLeaseReporter;
 
   /** @internal use createRunner */
   constructor(db: Database, ownsDb: boolean, options: ResolvedRunnerOptions, logger: Logger) {
@@ -76,10 +80,11 @@ export class Runner extends EventEmitter<RunnerEvents> {
     this.#ownsDb = ownsDb;
     this.options = options;
     this.id = options.instanceId ?? createInstanceId();
-    this.#log = logger.child({ component: 'runner', runner: this.id });
+    this.#log = logger.child({ component: 'runner', runner: this.id }, { serializers: boundedLogSerializers });
     this.#queue = new PQueue({ concurrency: options.concurrency });
     this.#batcher = new CommitBatcher(db.sql);
     this.#finisher = new FinishBatcher(db.sql);
+    this.#stuck = new StuckLeaseReporter(db.sql, this.#log, options.leaseTtlMs);
   }
 
   /** Checkpoint statements sent and checkpoints they carried (group commit). */
@@ -338,7 +343,11 @@ export class Runner extends EventEmitter<RunnerEvents> {
     try {
       // While idle the poll probe already looked for expired leases this interval.
       const recentlyProbed = performance.now() - this.#expiryCheckedAt < this.options.watchdogIntervalMs;
-      const released = expiredSeen || !recentlyProbed ? await releaseExpiredLeases(this.#db.sql) : [];
+      const { released, stuck } = expiredSeen || !recentlyProbed ? await releaseExpiredLeases(this.#db.sql) : { released: [], stuck: [] };
+      if (stuck.length) {
+        const fresh = await this.#stuck.report(stuck);
+        if (fresh.length) this.#safeEmit('lease:stuck', { leases: fresh });
+      }
       const byOwner = new Map<string, number>();
       for (const r of released) {
         byOwner.set(r.owner, (byOwner.get(r.owner) ?? 0) + 1);
@@ -382,6 +391,6 @@ export class Runner extends EventEmitter<RunnerEvents> {
 export async function createRunner(options: RunnerOptions): Promise<Runner> {
   const resolved = resolveRunnerOptions(options);
   const logger = options.logger ?? createLogger();
-  const { db, owned } = await resolveDatabase(options.db, { logger, poolMax: resolved.poolMax });
+  const { db, owned } = await resolveDatabase(options.db, { logger, poolMax: resolved.poolMax, session: resolved.session });
   return new Runner(db, owned, resolved, logger);
 }

@@ -8,6 +8,7 @@ import { CancelledError, recordError } from '../errors';
 import { cancelUnstarted, findExecution, requestCancel, wakeExecution } from './executions';
 import { wakeNextInTemplate } from './transitions';
 import type { SqlRunner, SqlStore } from './sql';
+import { markUndelivered } from './signals';
 import { FINISHED_STATUSES, type ExecutionStatus } from './types';
 
 /** What `cancelInTx` did. */
@@ -21,6 +22,7 @@ export async function cancelInTx(q: SqlRunner, store: SqlStore, id: string, reas
   if (rec.status === 'queued' && rec.attempt === 0) {
     const err = JSON.stringify(recordError(new CancelledError(reason)));
     if (await cancelUnstarted(q, store, id, err)) {
+      await markUndelivered(q, [id]);
       if (rec.parentId) await wakeExecution(q, store, rec.parentId);
       if (rec.templateKey && rec.admitted) await wakeNextInTemplate(q, store, rec.templateKey);
       return { kind: 'cancelled' };

@@ -2,13 +2,13 @@
  * Claims and the watchdog. A claim is one short transaction: pick due executions of the
  * served workflows (oldest first; `FOR UPDATE SKIP LOCKED` in READ COMMITTED on MySQL, an
  * immediate transaction on SQLite), admit template members (at most `limit` admitted per
- * key, FIFO by creation, serialised on the key's `workflow_templates` row), bump each lease
+ * key, FIFO by the key's creation sequence `template_seq`, serialised on the key's `workflow_templates` row), bump each lease
  * token and write the lease rows. Members that are not admitted are parked with
  * available_at = NULL (no busy re-claiming) until a slot frees up.
  */
-import { EXECUTION_LOCK_PREFIX, executionLockKey } from './lock-keys';
+import { EXECUTION_LOCK_PREFIX, executionLockKey, nextPrefix } from './lock-keys';
 import { EXECUTION_COLUMNS, toExecution } from './executions';
-import type { SqlRunner, SqlStore } from './sql';
+import { deleteLocksByKeySql, type SqlRunner, type SqlStore } from './sql';
 import type { ClaimedExecution, ExecutionRecord } from './types';
 
 /** wait_for of an execution parked by admission. */
@@ -38,13 +38,23 @@ export async function claimExecutions(store: SqlStore, req: ClaimRequest): Promi
     let picked = rows.map((r) => toExecution(r, store.date));
     picked = await admit(q, store, picked);
     if (picked.length === 0) return [];
-    const ids = picked.map((e) => e.id);
-    await q.run(
+    let ids = picked.map((e) => e.id);
+    const updated = await q.run(
       `UPDATE workflow_executions SET status = 'running', lease_token = lease_token + 1, runner_id = ?, attempt = attempt + 1, ` +
         `admitted = CASE WHEN template_key IS NULL THEN admitted ELSE 1 END, wait_for = CASE WHEN wait_for = ? THEN NULL ELSE wait_for END, ` +
         `started_at = COALESCE(started_at, ${store.now}), updated_at = ${store.now} WHERE id IN (?)`,
       [req.owner, ADMISSION_WAIT, ids],
     );
+    if (updated.affectedRows !== ids.length) {
+      // A row the UPDATE did not reach (an id the store cannot address exactly): never lease it,
+      // or it would be run, fail its fence and be claimed again in a hot loop.
+      const mine = await q.all<{ id: unknown; lease_token: unknown }>(
+        `SELECT id, lease_token FROM workflow_executions WHERE id IN (?) AND runner_id = ? AND status = 'running'`, [ids, req.owner]);
+      const token = new Map(mine.map((r) => [String(r.id), Number(r.lease_token)]));
+      picked = picked.filter((e) => token.get(e.id) === e.leaseToken + 1);
+      ids = picked.map((e) => e.id);
+      if (picked.length === 0) return [];
+    }
     const claimed: ClaimedExecution[] = picked.map((e) => ({
       ...e,
       status: 'running',
@@ -104,7 +114,7 @@ async function admit(q: SqlRunner, store: SqlStore, picked: ExecutionRecord[]): 
     const free = Math.max(0, limit - Number(n));
     const head = free === 0 ? [] : await q.all<{ id: unknown; available_at: unknown }>(
       `SELECT id, available_at FROM workflow_executions WHERE template_key = ? AND admitted = 0 AND status = 'queued' ` +
-        `AND (available_at IS NULL OR available_at <= ${store.now}) ORDER BY created_at, id LIMIT ?`,
+        `AND (available_at IS NULL OR available_at <= ${store.now}) ORDER BY template_seq, created_at, id LIMIT ?`,
       [key, free],
     );
     const headIds = new Set(head.map((h) => String(h.id)));
@@ -123,49 +133,6 @@ async function admit(q: SqlRunner, store: SqlStore, picked: ExecutionRecord[]): 
   return picked.filter((e) => !rejected.has(e.id));
 }
 
-/** An execution lease that expired and was handed back to the queue. */
-export interface ReleasedLease {
-  executionId: string;
-  owner: string;
-  token: number;
-}
-
-/**
- * Watchdog: expired execution leases → their executions back to `queued` (only if still
- * `running` under the same token), lease rows deleted. Safe to run concurrently anywhere.
- */
-export async function releaseExpiredLeases(store: SqlStore, limit = 200): Promise<ReleasedLease[]> {
-  // Cheap probe first: an idle system answers this from the expires_at index.
-  const probe = await store.all(
-    `SELECT lock_key FROM distributed_locks WHERE expires_at < ${store.now} AND lock_key >= ? AND lock_key < ? LIMIT 1`,
-    [EXECUTION_LOCK_PREFIX, nextPrefix(EXECUTION_LOCK_PREFIX)],
-  );
-  if (probe.length === 0) return [];
-  return store.tx(async (q) => {
-    const lock = store.mysql ? ' FOR UPDATE SKIP LOCKED' : '';
-    const rows = await q.all<{ lock_key: unknown; owner: unknown; token: unknown }>(
-      `SELECT lock_key, owner, token FROM distributed_locks WHERE expires_at < ${store.now} AND lock_key >= ? AND lock_key < ? ` +
-        `ORDER BY expires_at LIMIT ?${lock}`,
-      [EXECUTION_LOCK_PREFIX, nextPrefix(EXECUTION_LOCK_PREFIX), limit],
-    );
-    const released: ReleasedLease[] = [];
-    for (const r of rows) {
-      const executionId = String(r.lock_key).slice(EXECUTION_LOCK_PREFIX.length);
-      const token = Number(r.token);
-      await q.run(
-        `UPDATE workflow_executions SET status = 'queued', available_at = ${store.now}, runner_id = NULL, updated_at = ${store.now} ` +
-          "WHERE id = ? AND lease_token = ? AND status = 'running'",
-        [executionId, token],
-      );
-      released.push({ executionId, owner: String(r.owner), token });
-    }
-    if (rows.length) {
-      await q.run(`DELETE FROM distributed_locks WHERE lock_key IN (?) AND expires_at < ${store.now}`, [rows.map((r) => String(r.lock_key))]);
-    }
-    return released;
-  });
-}
-
 /**
  * Hand leases back at once (graceful shutdown): executions still `running` under these tokens
  * return to `queued`, their lease rows are deleted, so a peer resumes them without a TTL wait.
@@ -182,7 +149,7 @@ export async function releaseLeases(store: SqlStore, owner: string, leases: read
       );
       n += res.affectedRows;
     }
-    await q.run('DELETE FROM distributed_locks WHERE owner = ? AND lock_key IN (?)', [owner, leases.map((l) => executionLockKey(l.executionId))]);
+    await q.run(`${deleteLocksByKeySql(store)} WHERE owner = ? AND lock_key IN (?)`, [owner, leases.map((l) => executionLockKey(l.executionId))]);
     return n;
   });
 }
@@ -193,11 +160,6 @@ export async function sweepAdmissions(store: SqlStore): Promise<number> {
     `UPDATE workflow_executions SET available_at = ${store.now} WHERE status = 'queued' AND admitted = 0 AND available_at IS NULL AND template_key IS NOT NULL`,
   );
   return res.affectedRows;
-}
-
-/** The smallest string greater than every string starting with `prefix`. */
-function nextPrefix(prefix: string): string {
-  return prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
 }
 
 /** The current holder of an execution's lease, if any (describe). */

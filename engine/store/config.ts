@@ -7,6 +7,7 @@
  */
 import type { Options } from '@mikro-orm/core';
 import type { Logger } from 'pino';
+import { ValidationError } from '../errors';
 import { toMs, type Duration } from '../duration';
 import { buildEntities } from './entities';
 import type { ConnectionSettings } from './dialect';
@@ -24,8 +25,64 @@ export interface StoreTuning {
   poolMax?: number;
   /** Log every SQL statement at debug level through `logger`. @default false */
   debugSql?: boolean;
+  /** MySQL family session settings of every pooled connection (see `sessionSettings`). */
+  session?: SessionTuning;
   /** How long one connection attempt to a MySQL-family server may take ('10s', or ms). @default '10s' */
   connectTimeout?: Duration;
+}
+
+/**
+ * Per-connection server settings (MySQL family), in seconds. They bound how long anyone waits
+ * for a row lock and make the server drop the locks of a frozen or partitioned client.
+ */
+export interface SessionTuning {
+  /** `innodb_lock_wait_timeout`: longest wait for a row lock (then error 1205, retried). @default 5 */
+  lockWaitTimeoutS?: number;
+  /**
+   * MariaDB `idle_transaction_timeout`: a connection idle inside an open transaction this long is
+   * closed by the server, which rolls back and frees its locks (a runner frozen mid-transaction).
+   * 0 disables. MySQL has no such setting (`waitTimeoutS` bounds it there). @default 30
+   */
+  idleTransactionTimeoutS?: number;
+  /** `wait_timeout`: the server closes a connection idle this long (locks included). @default 120 */
+  waitTimeoutS?: number;
+  /** `net_read_timeout`: the server gives up reading a half-sent packet after this. @default 30 */
+  netReadTimeoutS?: number;
+  /** `net_write_timeout`: the server gives up writing to a client that does not read. @default 60 */
+  netWriteTimeoutS?: number;
+}
+
+/** Defaults of `SessionTuning`. */
+export const DEFAULT_SESSION: Required<SessionTuning> = {
+  lockWaitTimeoutS: 5, idleTransactionTimeoutS: 30, waitTimeoutS: 120, netReadTimeoutS: 30, netWriteTimeoutS: 60,
+};
+
+/** Validate session settings once (an error names the option); returns them defaulted. */
+export function resolveSession(session: SessionTuning = {}): Required<SessionTuning> {
+  const out = { ...DEFAULT_SESSION };
+  for (const key of Object.keys(DEFAULT_SESSION) as (keyof SessionTuning)[]) {
+    const v = session[key];
+    if (v === undefined) continue;
+    const min = key === 'idleTransactionTimeoutS' ? 0 : 1;
+    if (!Number.isInteger(v) || v < min || v > 31_536_000) {
+      throw new ValidationError(`session.${key} must be an integer number of seconds between ${min} and 31536000`, `session.${key}`);
+    }
+    out[key] = v;
+  }
+  return out;
+}
+
+/** The statements applied to every new MySQL-family connection, in order. */
+export function sessionStatements(dialect: 'mysql' | 'mariadb', session: SessionTuning = {}): [string, string] {
+  const s = resolveSession(session);
+  const vars = [
+    `innodb_lock_wait_timeout = ${s.lockWaitTimeoutS}`,
+    `wait_timeout = ${s.waitTimeoutS}`,
+    `net_read_timeout = ${s.netReadTimeoutS}`,
+    `net_write_timeout = ${s.netWriteTimeoutS}`,
+    ...(dialect === 'mariadb' ? [`idle_transaction_timeout = ${s.idleTransactionTimeoutS}`] : []),
+  ];
+  return ['SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED', `SET SESSION ${vars.join(', SESSION ')}`];
 }
 
 /** Default bound of one connection attempt. */
@@ -93,9 +150,11 @@ export function buildOrmConfig(settings: ConnectionSettings, logger: Logger, tun
       min: 0, max: tuning.poolMax ?? 10,
       // Every transaction leaseflow runs is READ COMMITTED (SKIP LOCKED claims deadlock under
       // REPEATABLE READ, TOOLCHAIN pitfall 13). Setting it once per connection saves a round
-      // trip on every transaction.
+      // trip on every transaction. The timeouts bound lock waits and let the server drop the
+      // locks of a frozen client (SessionTuning).
       afterCreate: (conn: { query(sql: string, cb: (err: unknown) => void): void }, done: (err: unknown, c: unknown) => void) => {
-        conn.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED', (err) => done(err ?? null, conn));
+        const [isolation, vars] = sessionStatements(settings.dialect as 'mysql' | 'mariadb', tuning.session);
+        conn.query(isolation, (err) => (err ? done(err, conn) : conn.query(vars, (err2) => done(err2 ?? null, conn))));
       },
     },
     // DDL auto-commits on MySQL: a "transactional" migration is a lie there (TOOLCHAIN pitfall 11).

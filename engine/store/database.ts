@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DEFAULT_DB_URL, parseDbUrl, type ConnectionSettings, type Dialect } from './dialect';
-import { buildOrmConfig, DEFAULT_CONNECT_TIMEOUT_MS, type StoreTuning } from './config';
+import { buildOrmConfig, DEFAULT_CONNECT_TIMEOUT_MS, resolveSession, type SessionTuning, type StoreTuning } from './config';
 import { toMs } from '../duration';
 import { createSqlStore, type SqlStore } from './sql';
 import { withFileLock } from './file-lock';
@@ -55,6 +55,9 @@ export interface OpenDatabaseOptions extends StoreTuning {
 /** Either a URL or an opened handle: what every `db` option accepts. */
 export type DbInput = string | Database | undefined;
 
+/** The migration lock holder sits idle in a transaction while the migrator runs: no idle limits. */
+const MIGRATION_SESSION: SessionTuning = { idleTransactionTimeoutS: 0, waitTimeoutS: 3600, lockWaitTimeoutS: 50 };
+
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
@@ -63,6 +66,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  */
 export async function openDatabase(url: string = DEFAULT_DB_URL, options: OpenDatabaseOptions = {}): Promise<Database> {
   const settings = parseDbUrl(url);
+  resolveSession(options.session); // bad session settings fail before anything connects
   const logger = options.logger ?? silentLogger();
   const create = options.createDatabase === true;
   const connectTimeoutMs = resolveConnectTimeout(options);
@@ -123,7 +127,7 @@ export async function openDatabase(url: string = DEFAULT_DB_URL, options: OpenDa
       }
       // A private two-connection pool: one connection holds a named lock while the migrator
       // runs on the other (the main pool may be a single connection).
-      const mig = await MikroORM.init(buildOrmConfig(settings, logger, { poolMax: 2 }));
+      const mig = await MikroORM.init(buildOrmConfig(settings, logger, { poolMax: 2, session: MIGRATION_SESSION }));
       try {
         const mconn = mig.em.getConnection() as unknown as AbstractSqlConnection;
         // Named locks are server-wide: scope ours to this database.

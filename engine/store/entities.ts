@@ -18,6 +18,12 @@ export const MAX_NAME_LENGTH = 255;
 /** Longest schedule id: `{schedule}:{fire time ISO}` (25 more) must still be a valid execution id. */
 export const MAX_SCHEDULE_ID_LENGTH = 150;
 
+/**
+ * `wait_for` holds the JSON of what an execution waits for, names included: a 255-character name
+ * may JSON-escape to 6 characters each (`\u001f`), so the column leaves room for that.
+ */
+export const MAX_WAIT_FOR_LENGTH = 2048;
+
 type Row = Record<string, unknown>;
 
 /** The entity schemas for one dialect, in a stable order. */
@@ -56,13 +62,14 @@ export function buildEntities(dialect: Dialect): EntitySchema[] {
       workflowVersion: { type: 'integer', default: 1 },
       templateKey: { type: 'string', length: MAX_NAME_LENGTH, nullable: true },
       templateLimit: { type: 'integer', nullable: true },
+      templateSeq: { ...big, nullable: true } as never,
       admitted: { type: 'boolean', default: false },
       status: { type: 'string', length: 16 },
       input: { ...longText, nullable: true } as never,
       output: { ...longText, nullable: true } as never,
       error: { ...longText, nullable: true } as never,
       customStatus: { ...longText, nullable: true } as never,
-      waitFor: { type: 'string', length: 512, nullable: true },
+      waitFor: { type: 'string', length: MAX_WAIT_FOR_LENGTH, nullable: true },
       availableAt: { ...dt, nullable: true } as never,
       leaseToken: { ...big, default: 0 } as never,
       runnerId: { type: 'string', length: MAX_OWNER_LENGTH, nullable: true },
@@ -135,6 +142,7 @@ export function buildEntities(dialect: Dialect): EntitySchema[] {
     name: 'WorkflowTemplate', tableName: 'workflow_templates',
     properties: {
       templateKey: { type: 'string', length: MAX_NAME_LENGTH, primary: true },
+      nextSeq: { ...big, default: 0 } as never,
       createdAt: { ...dt } as never,
     },
   });

@@ -1,6 +1,7 @@
 /**
  * SQL of `workflow_events`: the append-only history, unique on (execution_id, seq).
  */
+import { boundErrorJson } from '../error-size';
 import type { SqlRunner, SqlStore } from './sql';
 import type { EventKind, HistoryEvent, NewEvent } from './types';
 
@@ -23,6 +24,11 @@ export async function loadHistory(sql: SqlStore | SqlRunner, executionId: string
   }));
 }
 
+/** An event's payload as stored: a failed step's error record is kept within the hard error cap. */
+export function storedPayload(e: NewEvent): string | null {
+  return e.status === 'failed' ? boundErrorJson(e.payload) : e.payload;
+}
+
 /** Append events in one multi-row INSERT (fails on a duplicate (execution, seq)). */
 export async function insertEvents(q: SqlRunner, store: SqlStore, executionId: string, token: number, events: readonly NewEvent[]): Promise<void> {
   if (events.length === 0) return;
@@ -30,7 +36,7 @@ export async function insertEvents(q: SqlRunner, store: SqlStore, executionId: s
   const params: unknown[] = [];
   for (const e of events) {
     values.push(`(?, ?, ?, ?, ?, ?, ?, ?, ?, ${store.now})`);
-    params.push(executionId, e.seq, e.kind, e.name, e.status, e.payload, e.attempt, token, e.order ?? null);
+    params.push(executionId, e.seq, e.kind, e.name, e.status, storedPayload(e), e.attempt, token, e.order ?? null);
   }
   await q.run(
     `INSERT INTO workflow_events (execution_id, seq, kind, name, status, payload, attempt, lease_token, done_order, created_at) VALUES ${values.join(', ')}`,

@@ -52,15 +52,35 @@ export function isDuplicateKeyError(err: unknown): boolean {
   return e.errno === 1062 || e.code === 'ER_DUP_ENTRY' || /UNIQUE constraint failed|PRIMARY KEY constraint|Duplicate entry/i.test(String(e.message ?? ''));
 }
 
-/** Insert a new queued execution (throws a duplicate-key error when the id exists). */
+/**
+ * Insert a new queued execution (throws a duplicate-key error when the id exists). A template
+ * member gets the next admission sequence of its key (FIFO ties: creation order, not id order);
+ * call it inside a transaction for those, so the sequence and the row land together.
+ */
 export async function insertExecution(q: SqlRunner, store: SqlStore, e: NewExecution): Promise<void> {
+  const templateSeq = e.templateKey === null ? null : await nextTemplateSeq(q, store, e.templateKey);
   await q.run(
-    `INSERT INTO workflow_executions (id, workflow_name, workflow_version, template_key, template_limit, admitted, status, input, ` +
+    `INSERT INTO workflow_executions (id, workflow_name, workflow_version, template_key, template_limit, template_seq, admitted, status, input, ` +
       `available_at, lease_token, next_seq, step_attempt, attempt, parent_id, parent_seq, created_at, updated_at) ` +
       // created_at at millisecond precision so a JS Date cursor (list pagination) matches it exactly.
-      `VALUES (?, ?, ?, ?, ?, 0, 'queued', ?, ${store.nowPlus}, 0, 0, 0, 0, ?, ?, ${store.mysql ? 'UTC_TIMESTAMP(3)' : store.now}, ${store.now})`,
-    [e.id, e.workflowName, e.workflowVersion, e.templateKey, e.templateLimit, e.input, store.ms(e.delayMs), e.parentId, e.parentSeq],
+      `VALUES (?, ?, ?, ?, ?, ?, 0, 'queued', ?, ${store.nowPlus}, 0, 0, 0, 0, ?, ?, ${store.mysql ? 'UTC_TIMESTAMP(3)' : store.now}, ${store.now})`,
+    [e.id, e.workflowName, e.workflowVersion, e.templateKey, e.templateLimit, templateSeq, e.input, store.ms(e.delayMs), e.parentId, e.parentSeq],
   );
+}
+
+/**
+ * The next admission sequence of a template key: the key's `workflow_templates` row (created on
+ * first use) counts up under its row lock, so sequences of one key are strictly increasing.
+ */
+async function nextTemplateSeq(q: SqlRunner, store: SqlStore, key: string): Promise<number> {
+  await q.run(
+    store.mysql
+      ? `INSERT INTO workflow_templates (template_key, next_seq, created_at) VALUES (?, 1, ${store.now}) ON DUPLICATE KEY UPDATE next_seq = next_seq + 1`
+      : `INSERT INTO workflow_templates (template_key, next_seq, created_at) VALUES (?, 1, ${store.now}) ON CONFLICT (template_key) DO UPDATE SET next_seq = next_seq + 1`,
+    [key],
+  );
+  const [row] = await q.all<{ next_seq: unknown }>('SELECT next_seq FROM workflow_templates WHERE template_key = ?', [key]);
+  return Number(row.next_seq);
 }
 
 /** One execution, or null. `forUpdate` locks the row (MySQL; SQLite transactions are exclusive). */

@@ -17,3 +17,8 @@ export function executionLockKey(executionId: string): string {
 export function templateLockKey(templateId: string): string {
   return TEMPLATE_LOCK_PREFIX + templateId;
 }
+
+/** The smallest string greater than every string starting with `prefix` (a key-range bound). */
+export function nextPrefix(prefix: string): string {
+  return prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+}

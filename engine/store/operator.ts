@@ -9,6 +9,7 @@
 import { ExecutionFinishedError, ExecutionNotFoundError, ExecutionNotResumableError } from '../errors';
 import { findExecution, wakeExecution } from './executions';
 import { executionLockKey } from './lock-keys';
+import { markUndelivered, reopenUndelivered } from './signals';
 import { wakeNextInTemplate } from './transitions';
 import type { SqlStore } from './sql';
 import { FINISHED_STATUSES, type ExecutionRecord } from './types';
@@ -27,6 +28,7 @@ export async function terminateExecution(store: SqlStore, id: string, errorJson:
     );
     if (res.affectedRows !== 1) throw new ExecutionFinishedError(id, 'changed while terminating');
     await q.run('DELETE FROM distributed_locks WHERE lock_key = ?', [executionLockKey(id)]);
+    await markUndelivered(q, [id]);
     if (rec.parentId) await wakeExecution(q, store, rec.parentId);
     if (rec.templateKey && rec.admitted) await wakeNextInTemplate(q, store, rec.templateKey);
     return rec;
@@ -61,6 +63,7 @@ export async function resumeExecution(store: SqlStore, id: string): Promise<{ re
       [nextSeq, id, rec.leaseToken],
     );
     if (res.affectedRows !== 1) throw new ExecutionNotResumableError(id, 'changed while resuming');
+    await reopenUndelivered(q, id);
     return { retriedSeq };
   });
 }

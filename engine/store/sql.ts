@@ -240,3 +240,12 @@ export function createSqlStore(conn: AbstractSqlConnection, dialect: Dialect): S
     },
   };
 }
+
+/**
+ * `DELETE … FROM distributed_locks` that reads rows only through the `lock_key` unique index
+ * (MySQL family), so a multi-key delete never scans into, and waits on, rows another (perhaps
+ * frozen) transaction holds: on a small table the optimizer would otherwise pick a locking scan.
+ */
+export function deleteLocksByKeySql(store: Pick<SqlStore, 'mysql'>): string {
+  return store.mysql ? 'DELETE t FROM distributed_locks t FORCE INDEX (distributed_locks_lock_key_unique)' : 'DELETE FROM distributed_locks';
+}

@@ -8,8 +8,9 @@
 import { LeaseLostError, LeaseflowError } from '../errors';
 import { executionLockKey } from './lock-keys';
 import { cancelExecutions, findExecution, insertExecution, isDuplicateKeyError, wakeExecution } from './executions';
-import { insertEvents, markTimersFired } from './events';
-import { consumeSignal } from './signals';
+import { insertEvents, markTimersFired, storedPayload } from './events';
+import { boundErrorJson } from '../error-size';
+import { consumeSignal, markUndelivered } from './signals';
 import { isConnectionError, type SqlRunner, type SqlStore } from './sql';
 import type { ExecutionRecord, Lease, NewEvent, NewExecution, WaitFor } from './types';
 
@@ -60,6 +61,8 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Longest time a commit keeps retrying across a lost connection (DB restart). */
 const UNKNOWN_OUTCOME_RETRY_MS = 120_000;
+/** Retries of a commit whose connection dropped while the server stayed reachable. */
+const MAX_REACHABLE_DROPS = 3;
 
 /** True when a plan only appends events: the one-statement fast path applies. */
 export function eventsOnly(plan: CommitPlan): boolean {
@@ -75,6 +78,9 @@ export function eventsOnly(plan: CommitPlan): boolean {
 export async function commitFenced(store: SqlStore, lease: Lease, plan: CommitPlan, record?: ExecutionRecord): Promise<CommitResult> {
   const started = Date.now();
   const fast = eventsOnly(plan);
+  // The server answered after a dropped connection, yet the commit had not landed: this very
+  // statement may be what kills the connection (over max_allowed_packet). Not forever.
+  let reachableDrops = 0;
   for (let attempt = 1; ; attempt++) {
     try {
       if (fast) {
@@ -107,6 +113,7 @@ export async function commitFenced(store: SqlStore, lease: Lease, plan: CommitPl
       }
       if (row && !fast && landed(row, lease, plan)) return 'committed';
       if (!row || row.leaseToken !== lease.token || row.status !== 'running') throw new LeaseLostError(lease.executionId, lease.token);
+      if (++reachableDrops >= MAX_REACHABLE_DROPS) throw err;
     }
   }
 }
@@ -131,7 +138,7 @@ export async function insertEventsFenced(q: SqlRunner, store: SqlStore, items: r
       rows.push(rows.length === 0
         ? 'SELECT ? AS execution_id, ? AS seq, ? AS kind, ? AS name, ? AS status, ? AS payload, ? AS attempt, ? AS lease_token, ? AS done_order, ? AS any_cancel'
         : 'SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?');
-      params.push(it.lease.executionId, e.seq, e.kind, e.name, e.status, e.payload, e.attempt, it.lease.token, e.order ?? null, it.ignoreCancel ? 1 : 0);
+      params.push(it.lease.executionId, e.seq, e.kind, e.name, e.status, storedPayload(e), e.attempt, it.lease.token, e.order ?? null, it.ignoreCancel ? 1 : 0);
     }
   }
   const expected = rows.length;
@@ -142,7 +149,9 @@ export async function insertEventsFenced(q: SqlRunner, store: SqlStore, items: r
   const res = await q.run(
     'INSERT INTO workflow_events (execution_id, seq, kind, name, status, payload, attempt, lease_token, done_order, created_at) ' +
       `SELECT v.execution_id, v.seq, v.kind, v.name, v.status, v.payload, v.attempt, v.lease_token, v.done_order, ${store.now} ` +
-      `FROM (${rows.join(' UNION ALL ')}) AS v JOIN workflow_executions e ON e.id = v.execution_id AND e.lease_token = v.lease_token ` +
+      // The values drive the join and each fence row is read by its primary key: a locking scan
+      // of the table would wait on rows a frozen peer holds (issue 8, item 1).
+      `FROM (${rows.join(' UNION ALL ')}) AS v ${store.mysql ? 'STRAIGHT_JOIN workflow_executions e FORCE INDEX (PRIMARY)' : 'JOIN workflow_executions e'} ON e.id = v.execution_id AND e.lease_token = v.lease_token ` +
       "AND e.status = 'running' AND (v.any_cancel = 1 OR e.cancel_reason IS NULL)" + (store.mysql ? ' LOCK IN SHARE MODE' : ''),
     params,
   );
@@ -180,7 +189,7 @@ async function writePlan(q: SqlRunner, store: SqlStore, lease: Lease, plan: Comm
   if (plan.customStatus !== undefined) { sets.push('custom_status = ?'); params.push(plan.customStatus); }
   if (plan.finish) {
     sets.push('status = ?', 'output = ?', 'error = ?', `finished_at = ${store.now}`, 'available_at = NULL', 'wait_for = NULL', 'runner_id = NULL');
-    params.push(plan.finish.status, plan.finish.output, plan.finish.error);
+    params.push(plan.finish.status, plan.finish.output, boundErrorJson(plan.finish.error));
   } else if (plan.suspend) {
     sets.push('status = ?', 'wait_for = ?', 'runner_id = NULL');
     params.push(plan.suspend.status ?? 'waiting', JSON.stringify(plan.suspend.waitFor));
@@ -204,6 +213,7 @@ async function writePlan(q: SqlRunner, store: SqlStore, lease: Lease, plan: Comm
   if (plan.finish || plan.suspend) {
     await q.run('DELETE FROM distributed_locks WHERE lock_key = ? AND token = ?', [executionLockKey(lease.executionId), lease.token]);
   }
+  if (plan.finish) await markUndelivered(q, [lease.executionId]);
   if (plan.finish && record?.parentId) await wakeExecution(q, store, record.parentId);
   if (plan.finish && record?.templateKey) await wakeNextInTemplate(q, store, record.templateKey);
   return 'committed';
@@ -218,14 +228,14 @@ export async function wakeNextInTemplate(q: SqlRunner, store: SqlStore, template
     await q.all('SELECT template_key FROM workflow_templates WHERE template_key = ? FOR UPDATE', [templateKey]);
     await q.run(
       `UPDATE workflow_executions SET available_at = ${store.now} WHERE template_key = ? AND status = 'queued' AND admitted = 0 ` +
-        'AND available_at IS NULL ORDER BY created_at, id LIMIT 1',
+        'AND available_at IS NULL ORDER BY template_seq, created_at, id LIMIT 1',
       [templateKey],
     );
     return;
   }
   await q.run(
     `UPDATE workflow_executions SET available_at = ${store.now} WHERE id IN (SELECT id FROM workflow_executions ` +
-      "WHERE template_key = ? AND status = 'queued' AND admitted = 0 AND available_at IS NULL ORDER BY created_at, id LIMIT 1)",
+      "WHERE template_key = ? AND status = 'queued' AND admitted = 0 AND available_at IS NULL ORDER BY template_seq, created_at, id LIMIT 1)",
     [templateKey],
   );
 }

@@ -7,12 +7,12 @@
 import { LeaseflowError, recordError, reviveError, ValidationError, WorkflowIdConflictError, type RecordedError } from '../errors';
 import { decodeValue, encodeValue } from '../serialization';
 import { isDuplicateKeyError } from '../store/executions';
-import { MAX_EXECUTION_ID_LENGTH } from '../store/entities';
 import { EventKind, FINISHED_STATUSES, type NewExecution } from '../store/types';
 import type { ChildHandle, ChildOptions } from './context-types';
 import type { WorkflowDefinition } from './define-workflow';
 import type { ExecutionSession } from './session';
 import { eventAt } from './names';
+import { validateChildId, validateTemplateKey } from '../validation';
 
 /** Issue a child start. */
 export function startChildCommand<I, O>(s: ExecutionSession, shielded: boolean, workflow: WorkflowDefinition<I, O>, input: I, options: ChildOptions = {}): Promise<ChildHandle<O>> {
@@ -20,11 +20,9 @@ export function startChildCommand<I, O>(s: ExecutionSession, shielded: boolean, 
   if (options.onParentCancel !== undefined && options.onParentCancel !== 'cancel' && options.onParentCancel !== 'abandon') {
     throw new ValidationError("onParentCancel must be 'cancel' or 'abandon'", 'onParentCancel');
   }
-  if (options.id !== undefined && (typeof options.id !== 'string' || options.id.length === 0 || [...options.id].length > MAX_EXECUTION_ID_LENGTH)) {
-    throw new ValidationError(`child id must be a non-empty string of at most ${MAX_EXECUTION_ID_LENGTH} characters`, 'id');
-  }
+  if (options.id !== undefined) validateChildId(options.id);
   const encoded = encodeValue(input, `input of child "${workflow.name}"`, s.payloadLimitBytes);
-  const templateKey = workflow.template ? String(workflow.template.key(input)) : null;
+  const templateKey = workflow.template ? validateTemplateKey(workflow.template.key(input), workflow.name) : null;
   const abandon = options.onParentCancel === 'abandon';
   const handle = (childId: string): ChildHandle<O> => ({ executionId: childId, result: () => childResultCommand<O>(s, shielded, childId) });
   const cmd = s.scheduler.issue(EventKind.childStart, workflow.name, {

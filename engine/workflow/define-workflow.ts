@@ -5,6 +5,7 @@
  */
 import { toMs, type Duration } from '../duration';
 import { ValidationError } from '../errors';
+import { checkStorableText } from '../validation';
 import { MAX_NAME_LENGTH } from '../store/entities';
 import { resolveRetryPolicy, type ResolvedRetryPolicy, type RetryPolicy } from './retry';
 import type { WorkflowContext } from './context-types';
@@ -57,9 +58,7 @@ export type WorkflowOutput<W> = W extends WorkflowDefinition<unknown, infer O> ?
 
 /** Check a workflow name (also used for names given as strings to the client). */
 export function validateWorkflowName(name: unknown, field = 'name'): string {
-  if (typeof name !== 'string' || name.length === 0) throw new ValidationError(`workflow ${field} must be a non-empty string`, field);
-  if ([...name].length > MAX_NAME_LENGTH) throw new ValidationError(`workflow ${field} is longer than ${MAX_NAME_LENGTH} characters`, field);
-  return name;
+  return checkStorableText(name, `workflow ${field}`, field, MAX_NAME_LENGTH);
 }
 
 /** Define a workflow. */
@@ -94,10 +93,8 @@ function keyedWindow<I>(name: string, what: 'dedup' | 'debounce', o: { key: (inp
 
 /** A key computed from the input (template, dedup), validated; `what` names it in the error. */
 function checkedKey(def: WorkflowDefinition<never, unknown>, what: 'template' | 'dedup' | 'debounce', key: unknown): string {
-  if (typeof key !== 'string' || key.length === 0 || [...key].length > MAX_NAME_LENGTH) {
-    throw new ValidationError(`${what} key of "${def.name}" must be a non-empty string of at most ${MAX_NAME_LENGTH} characters`, `${what}.key`);
-  }
-  return key;
+  // One rule set (engine/validation.ts): non-empty, bounded, and storable exactly (no NUL, no lone surrogate).
+  return checkStorableText(key, `${what} key of "${def.name}"`, `${what}.key`, MAX_NAME_LENGTH);
 }
 
 /** The template key of an execution of `def` with `input` (null without a template); validated. */

@@ -1,15 +1,18 @@
 /**
  * Small shared helpers of the workflow commands: name validation and event construction. Pure.
  */
-import { ValidationError } from '../errors';
-import { MAX_NAME_LENGTH } from '../store/entities';
+import { toMs, type Duration } from '../duration';
+import { validateDelayMs, validateName } from '../validation';
 import type { NewEvent } from '../store/types';
 
-/** A step/timer/signal name: a non-empty string of at most MAX_NAME_LENGTH characters. */
+/** A step/timer/signal name the store keeps exactly (the shared rules of engine/validation.ts). */
 export function checkName(name: unknown, what: string): string {
-  if (typeof name !== 'string' || name.length === 0) throw new ValidationError(`${what} name must be a non-empty string`, 'name');
-  if ([...name].length > MAX_NAME_LENGTH) throw new ValidationError(`${what} name is longer than ${MAX_NAME_LENGTH} characters`, 'name');
-  return name;
+  return validateName(name, what);
+}
+
+/** A duration that must also fit the store's datetime range once added to now. */
+export function checkDelayMs(d: Duration, field: string): number {
+  return validateDelayMs(toMs(d, field), field);
 }
 
 /** A history event of a command. */

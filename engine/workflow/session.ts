@@ -6,6 +6,7 @@
  * failed — `ended` resolves and every later command simply never resolves, so workflow code
  * can't act past that point. No store error ever reaches workflow code.
  */
+import { encodeRecordedError } from '../error-size';
 import type { Logger } from 'pino';
 import { CancelledError, LeaseLostError, NonDeterminismError, type RecordedError } from '../errors';
 import { decodeValue } from '../serialization';
@@ -277,12 +278,12 @@ export class ExecutionSession implements SchedulerHost {
     try {
       const alone = events.length === 0 && this.#customStatus === undefined && !record.parentId && !record.templateKey;
       if (alone && this.#opts.commitFinish) {
-        await this.#opts.commitFinish({ lease: this.lease, status, output, error: error ? JSON.stringify(error) : null, nextSeq: Math.max(this.#written, maxSeq) });
+        await this.#opts.commitFinish({ lease: this.lease, status, output, error: error ? encodeRecordedError(error, this.payloadLimitBytes) : null, nextSeq: Math.max(this.#written, maxSeq) });
         return true;
       }
       await commitFenced(this.store, this.lease, {
         events, nextSeq: Math.max(this.#written, maxSeq), customStatus: this.#customStatus, ignoreCancel: true,
-        finish: { status, output, error: error ? JSON.stringify(error) : null },
+        finish: { status, output, error: error ? encodeRecordedError(error, this.payloadLimitBytes) : null },
       }, record);
       return true;
     } catch (err) {

@@ -4,7 +4,6 @@
  * on its timeout, on cancellation of the command and when the run ends. A zombie — a runner
  * whose local lease deadline has passed — never starts a body.
  */
-import { toMs } from '../duration';
 import { recordError, reviveError, TimeoutError, type RecordedError } from '../errors';
 import { decodeValue, encodeValue } from '../serialization';
 import { EventKind } from '../store/types';
@@ -12,7 +11,8 @@ import type { Command } from './command';
 import type { StepContext, StepOptions } from './context-types';
 import { nextRetryDelay, resolveRetryPolicy } from './retry';
 import type { ExecutionSession } from './session';
-import { checkName, eventAt } from './names';
+import { checkDelayMs, checkName, eventAt } from './names';
+import { encodeRecordedError } from '../error-size';
 import { waitEntry } from './suspension';
 
 type AttemptOutcome = { ok: true; payload: string | null } | { ok: false; error: RecordedError };
@@ -21,7 +21,7 @@ type AttemptOutcome = { ok: true; payload: string | null } | { ok: false; error:
 export function stepCommand<T>(s: ExecutionSession, shielded: boolean, name: string, fn: (step: StepContext) => Promise<T> | T, options: StepOptions = {}): Promise<T> {
   checkName(name, 'step');
   const policy = resolveRetryPolicy(options.retry, s.definition.retry, `step "${name}" retry`);
-  const timeoutMs = options.timeout === undefined ? undefined : toMs(options.timeout, `step "${name}" timeout`);
+  const timeoutMs = options.timeout === undefined ? undefined : checkDelayMs(options.timeout, `step "${name}" timeout`);
   const cmd = s.scheduler.issue(EventKind.step, name, {
     shielded,
     fromRecord: (ev) => (ev.status === 'failed' ? { ok: false, error: reviveError(decodeValue<RecordedError>(ev.payload)) } : { ok: true, value: decodeValue(ev.payload) }),
@@ -48,7 +48,7 @@ export function stepCommand<T>(s: ExecutionSession, shielded: boolean, name: str
         }
         const delay = nextRetryDelay(policy, attempt, outcome.error, Math.random());
         if (delay === null) {
-          await s.scheduler.complete(c, { events: [eventAt(seq, EventKind.step, name, 'failed', JSON.stringify(outcome.error), attempt)] },
+          await s.scheduler.complete(c, { events: [eventAt(seq, EventKind.step, name, 'failed', encodeRecordedError(outcome.error, s.payloadLimitBytes), attempt)] },
             { ok: false, error: reviveError(outcome.error) }, () => s.emit('step:failed', { step: name, seq, attempt, error: outcome.error }));
           return;
         }

@@ -5,12 +5,13 @@
  * served FIFO. Both supersede an older pending wait of the same name issued in an earlier
  * activation (a race's loser): see scheduler.ts and the README.
  */
-import { toMs, type Duration } from '../duration';
+import type { Duration } from '../duration';
 import { ValidationError } from '../errors';
 import { decodeValue } from '../serialization';
 import { EventKind } from '../store/types';
 import type { ExecutionSession } from './session';
-import { checkName, eventAt } from './names';
+import { checkDelayMs, checkName, eventAt } from './names';
+import { validateDueAtMs } from '../validation';
 import { dueWasFor, waitEntry } from './suspension';
 
 /** The due time of the command at `seq`: the row's available_at is authoritative when it was set for it. */
@@ -45,21 +46,21 @@ export function timerCommand(s: ExecutionSession, shielded: boolean, name: strin
 
 /** `sleep(name, duration)` / `sleep(duration)`. */
 export function sleepCommand(s: ExecutionSession, shielded: boolean, nameOrDuration: string | Duration, duration?: Duration): Promise<void> {
-  if (duration === undefined) return timerCommand(s, shielded, 'sleep', toMs(nameOrDuration, 'sleep duration'), undefined);
-  return timerCommand(s, shielded, checkName(nameOrDuration, 'timer'), toMs(duration, `sleep "${String(nameOrDuration)}" duration`), undefined);
+  if (duration === undefined) return timerCommand(s, shielded, 'sleep', checkDelayMs(nameOrDuration, 'sleep duration'), undefined);
+  return timerCommand(s, shielded, checkName(nameOrDuration, 'timer'), checkDelayMs(duration, `sleep "${String(nameOrDuration)}" duration`), undefined);
 }
 
 /** `sleepUntil(name, until)`. */
 export function sleepUntilCommand(s: ExecutionSession, shielded: boolean, name: string, until: Date | number): Promise<void> {
   const at = until instanceof Date ? until.getTime() : until;
   if (typeof at !== 'number' || !Number.isFinite(at)) throw new ValidationError(`sleepUntil "${name}": until must be a Date or epoch milliseconds`, 'until');
-  return timerCommand(s, shielded, checkName(name, 'timer'), undefined, at);
+  return timerCommand(s, shielded, checkName(name, 'timer'), undefined, validateDueAtMs(at, 'until'));
 }
 
 /** Issue a signal wait. */
 export function signalCommand<T>(s: ExecutionSession, shielded: boolean, name: string, options: { timeout?: Duration } = {}): Promise<T | undefined> {
   checkName(name, 'signal');
-  const timeoutMs = options.timeout === undefined ? undefined : toMs(options.timeout, `waitForSignal "${name}" timeout`);
+  const timeoutMs = options.timeout === undefined ? undefined : checkDelayMs(options.timeout, `waitForSignal "${name}" timeout`);
   const cmd = s.scheduler.issue(EventKind.signal, name, {
     shielded, supersedes: true,
     fromRecord: (ev) => ({ ok: true, value: ev.status === 'timeout' ? undefined : decodeValue(ev.payload) }),

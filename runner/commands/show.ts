@@ -44,7 +44,7 @@ function describeText(d: ExecutionDescription, now: Date): string {
     ['error', d.error ? `${d.error.name}: ${d.error.message}` : '—'],
     ['template', d.templateKey ? `${d.templateKey}${d.admitted ? ' (admitted)' : ''}` : '—'],
     ['parent', d.parentId ?? '—'],
-    ['signals', `${d.pendingSignals} pending`],
+    ['signals', `${d.pendingSignals} pending${d.undeliveredSignals.length ? `, ${d.undeliveredSignals.length} undelivered (finished first)` : ''}`],
     ['created', `${timestamp(d.createdAt)} UTC`],
     ['started', d.startedAt ? `${timestamp(d.startedAt)} UTC` : '—'],
     ['finished', d.finishedAt ? `${timestamp(d.finishedAt)} UTC${took}` : '—'],

@@ -3,7 +3,7 @@
  * ran, outside the engine), in-process driving, and time travel through rows.
  */
 import type { Database } from '../../engine/store/database';
-import { releaseExpiredLeases } from '../../engine/store/claims';
+import { releaseExpiredLeases } from '../../engine/store/expired-leases';
 import { runUntilIdle } from '../../engine/runner/drive';
 import type { WorkflowDefinition } from '../../engine/workflow/define-workflow';
 
@@ -33,7 +33,7 @@ export function drive(db: Database, workflows: WorkflowDefinition<any, any>[], o
 /** Pretend every lease expired (a crashed runner) and let the watchdog hand them back. */
 export async function expireAllLeases(db: Database): Promise<number> {
   await db.sql.run(`UPDATE distributed_locks SET expires_at = ${db.sql.mysql ? 'UTC_TIMESTAMP(6) - INTERVAL 1 SECOND' : `${db.sql.now} - 1000`}`);
-  return (await releaseExpiredLeases(db.sql)).length;
+  return (await releaseExpiredLeases(db.sql)).released.length;
 }
 
 /** Make a waiting execution due now (a timer or timeout elapsed). */

@@ -4,10 +4,11 @@
  */
 import {
   checkAccounting, checkCommittedAttempts, checkCrashes, checkFailover, checkNoStaleCommit, checkOutputs, checkPoison, checkProbes,
-  checkQuiesce, checkSignals, checkStepsOnce, checkTemplates, checkTerminal, checkTokenOrder, checkZombies, runChecks,
+  checkQuiesce, checkSignals, checkStepsOnce, checkTemplates, checkTerminal, checkTokenOrder, checkTxPauses, checkZombies, runChecks,
   type AttemptRow, type ChaosData, type EventRow, type ExecRow, type SignalRow,
 } from '../../bench/chaos/checker';
 import { planFaults } from '../../bench/chaos/faults';
+import { checkHostile } from '../../bench/chaos/hostile';
 import { createRng } from '../../bench/chaos/random';
 import { ChaosWorkflow } from '../../bench/chaos/shapes';
 import { planWorkload } from '../../bench/chaos/workload';
@@ -163,7 +164,7 @@ describe('chaos checker', () => {
   test('a clean run passes every invariant, and no check is vacuous', () => {
     const results = runChecks(cleanRun());
     expect(results.filter((r) => !r.ok)).toEqual([]);
-    expect(results).toHaveLength(15);
+    expect(results).toHaveLength(16);
     const counts = Object.fromEntries(results.map((r) => [r.name, r.counts]));
     expect(counts['executions accounted for']).toMatchObject({ submitted: 8, duplicate_start_calls: 2, rows: 9, children: '1/1' });
     expect(counts['every step committed exactly once']).toMatchObject({ executions_checked: 9 });
@@ -270,6 +271,41 @@ describe('chaos checker', () => {
     const d4 = cleanRun();
     ev(d4, 'e5', 1).payload = JSON.stringify({ v: 'g9', nonce: 'x' });
     expect(checkSignals(d4).violations.join('\n')).toMatch(/payload differs/);
+    // Accepted then lost: a finished execution left a signal neither delivered nor marked undelivered.
+    const d5 = cleanRun();
+    d5.signals.push({ ...d5.signals[0], id: 9, consumedSeq: null, payload: d5.signals[0].payload });
+    ex(d5, 'e5').status = 'failed';
+    expect(checkSignals(d5).violations.join('\n')).toMatch(/neither delivered nor marked undelivered/);
+    // Marked undelivered while the execution still runs: wrong.
+    const d6 = cleanRun();
+    d6.signals[1].consumedSeq = -1;
+    ex(d6, 'e5').status = 'running';
+    expect(checkSignals(d6).violations.join('\n')).toMatch(/marked undelivered, but the execution has not finished/);
+  });
+
+  test('paused transactions: a window in which no other execution committed is a violation', () => {
+    const d = cleanRun();
+    const first = Math.min(...d.events.map((e) => e.createdAtMs));
+    d.harness.txPauses = [{ executionId: "e1", lockedAtMs: first - 60_000, releasedAtMs: first - 50_000 }];
+    d.executions.push({ ...ex(d, 'e2'), id: 'busy', createdAtMs: first - 70_000, finishedAtMs: null });
+    expect(checkTxPauses(d).violations.join('\n')).toMatch(/no other execution committed anything/);
+    const ok = cleanRun();
+    ok.harness.txPauses = [{ executionId: 'e1', lockedAtMs: first - 1, releasedAtMs: Math.max(...ok.events.map((e) => e.createdAtMs)) + 1 }];
+    expect(checkTxPauses(ok).ok).toBe(true);
+  });
+
+  test('hostile inputs: an untyped error, a write by a rejected input, a broken round-trip and an unbounded error are violations', () => {
+    const clean = checkHostile([
+      { label: 'nul id', expect: 'reject', outcome: 'rejected', code: 'VALIDATION', rowsWritten: 0, detail: '' },
+      { label: 'emoji id', expect: 'accept', outcome: 'accepted', rowsWritten: 1, roundTrip: true, detail: '' },
+    ], [{ id: 'hostile-0.error', status: 'failed', error: JSON.stringify({ name: 'HostileError', code: 'HOSTILE', message: 'h…' }), failedPayloads: [100] }]);
+    expect(clean.ok).toBe(true);
+    const bad = checkHostile([
+      { label: 'a', expect: 'reject', outcome: 'untyped-error', rowsWritten: 0, detail: 'TypeError: x' },
+      { label: 'b', expect: 'reject', outcome: 'rejected', code: 'VALIDATION', rowsWritten: 1, detail: '' },
+      { label: 'c', expect: 'accept', outcome: 'accepted', rowsWritten: 1, roundTrip: false, detail: '' },
+    ], [{ id: 'hostile-0.error', status: 'failed', error: JSON.stringify({ name: 'HostileError', code: 'HOSTILE', message: 'h' }), failedPayloads: [40_000_000] }]);
+    expect(bad.violations.join('\n')).toMatch(/untyped error[\s\S]*wrote 1 row[\s\S]*did not read back exactly[\s\S]*over the 2097152-byte limit/);
   });
 
   test('poison detects an attempt beyond the bound and a poison execution that did not fail', () => {
@@ -340,7 +376,7 @@ describe('chaos plans', () => {
       expect(w.submissions.some((s) => s.starts > 1)).toBe(true);
       expect(w.submissions.some((s) => s.signals.some((g) => g.payloads.length > 1))).toBe(true);
       const kinds = new Set(planFaults(createRng(seed), { durationMs: 70_000, leaseTtlMs: 2000, restartDb: true, quick: true }).map((f) => f.kind));
-      expect(kinds).toEqual(new Set(['kill9', 'sigstop', 'kill-connections', 'sigterm', 'stale-commit', 'db-restart']));
+      expect(kinds).toEqual(new Set(['kill9', 'sigstop', 'kill-connections', 'sigterm', 'stale-commit', 'tx-pause', 'db-restart']));
       const noRestart = planFaults(createRng(seed), { durationMs: 70_000, leaseTtlMs: 2000, restartDb: false, quick: true });
       expect(noRestart.some((f) => f.kind === 'db-restart')).toBe(false);
     }

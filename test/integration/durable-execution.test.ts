@@ -170,7 +170,9 @@ describeEachDb(__filename, 'durable execution', (ctx) => {
     expect(await h.result()).toEqual([{ by: 'alice' }, { by: 'bob' }]);
     await expect(h.signal('approve', 1)).rejects.toMatchObject({ code: 'EXECUTION_FINISHED' });
     const rows = await db.sql.all<{ name: string; consumed_seq: unknown }>('SELECT name, consumed_seq FROM workflow_signals WHERE execution_id = ? ORDER BY id', ['approval-early']);
-    expect(rows.map((r) => [r.name, r.consumed_seq === null ? null : Number(r.consumed_seq)])).toEqual([['approve', 0], ['approve', 1], ['other', null]]);
+    expect(rows.map((r) => [r.name, r.consumed_seq === null ? null : Number(r.consumed_seq)])).toEqual([['approve', 0], ['approve', 1], ['other', -1]]);
+    // The one it never consumed was marked undelivered when it finished (issue 8, item 9).
+    expect((await h.describe()).undeliveredSignals.map((u) => u.name)).toEqual(['other']);
   });
 
   test('a waiting execution is woken by a signal and gets it once', async () => {

@@ -6,7 +6,8 @@
 import { describeEachDb } from '../helpers/db';
 import { expireAllLeases } from '../helpers/engine';
 import { createClient, createRunner, defineWorkflow, LeaseLostError, silentLogger } from '../../engine';
-import { claimExecutions, releaseExpiredLeases } from '../../engine/store/claims';
+import { claimExecutions } from '../../engine/store/claims';
+import { releaseExpiredLeases } from '../../engine/store/expired-leases';
 import { insertEventsFenced } from '../../engine/store/transitions';
 import { CommitBatcher } from '../../engine/runner/commit-batcher';
 import { FinishBatcher } from '../../engine/runner/finish-batcher';
