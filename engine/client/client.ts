@@ -17,6 +17,7 @@ import { notifier } from '../store/notifier';
 import { MAX_NAME_LENGTH } from '../store/entities';
 import type { ExecutionRecord, NewExecution } from '../store/types';
 import { validateWorkflowName, type WorkflowDefinition } from '../workflow/define-workflow';
+import { captureTraceContext } from '../tracing/trace-context';
 import { WorkflowHandle } from './handle';
 import type { ListOptions, ListPage, StartOptions } from './types';
 
@@ -80,7 +81,7 @@ export async function createClient(options: ClientOptions = {}): Promise<Client>
     }
     const row: NewExecution = {
       id, workflowName: name, workflowVersion: def?.version ?? 1, templateKey, templateLimit: def?.template?.limit ?? null,
-      input: encoded, parentId: null, parentSeq: null, delayMs,
+      input: encoded, parentId: null, parentSeq: null, delayMs, traceContext: captureTraceContext(),
     };
     for (let attempt = 0; attempt < 5; attempt++) {
       try {
@@ -137,6 +138,7 @@ export async function createClient(options: ClientOptions = {}): Promise<Client>
     }
     const rows = await listExecutions(sql, sql, {
       status: opts.status, workflow: opts.workflow, parentId: opts.parentId, createdAfter: opts.from, createdBefore: opts.to,
+      idPrefix: opts.idPrefix, templateKey: opts.templateKey,
       limit: limitN + 1, after,
     });
     const page = rows.slice(0, limitN);

@@ -62,6 +62,7 @@ export class LiveContext implements WorkflowContext {
     return this.#s.track(async () => {
       let attempt = this.#s.record.nextSeq === seq ? this.#s.record.stepAttempt + 1 : 1;
       for (;;) {
+        this.#s.emit('step:started', { step: name, seq, attempt });
         const outcome = await this.#runAttempt(seq, name, attempt, fn, timeoutMs);
         if (outcome.ok) {
           await this.#s.commit({ events: [this.#event(seq, EventKind.step, name, 'completed', outcome.payload, attempt)] });
