@@ -5,7 +5,8 @@
  * for `countsMaxAgeMs`, and pending signals. It never writes. SQL lives in engine/store/inspect.ts.
  */
 import { resolveDatabase, type Database, type DbInput } from '../store/database';
-import { activeTemplateMembers, countByStatus, liveLeases, pendingSignals, queueDepth } from '../store/inspect';
+import { activeTemplateMembers, countByStatus, liveLeases, pendingSignals, queueDepth, templateQueuePosition } from '../store/inspect';
+import { findExecution } from '../store/executions';
 import { recentRunners } from '../store/runners';
 import { decodeValue } from '../serialization';
 import type { ExecutionStatus } from '../store/types';
@@ -57,6 +58,8 @@ export interface Inspector {
   /** Executions per status, cached; `at` says when they were counted. */
   countsByStatus(): Promise<{ counts: Partial<Record<ExecutionStatus, number>>; at: Date }>;
   pendingSignals(executionId: string): Promise<{ id: number; name: string; payload: unknown; createdAt: Date }[]>;
+  /** Place in its template's admission queue (1 = next), or null when not waiting for admission. */
+  templatePosition(executionId: string): Promise<number | null>;
   close(): Promise<void>;
 }
 
@@ -112,6 +115,11 @@ export async function createInspector(db: DbInput, options: InspectorOptions = {
     async pendingSignals(executionId) {
       const rows = await pendingSignals(store, executionId, 100);
       return rows.map((r) => ({ id: r.id, name: r.name, payload: decodeValue(r.payload), createdAt: r.createdAt }));
+    },
+    async templatePosition(executionId) {
+      const rec = await findExecution(store, store, executionId);
+      if (!rec || !rec.templateKey || rec.admitted || rec.status !== 'queued') return null;
+      return templateQueuePosition(store, rec.templateKey, rec.createdAt, rec.id);
     },
     async close() {
       if (resolved.owned) await resolved.db.close();

@@ -76,3 +76,14 @@ export async function pendingSignals(store: SqlStore, executionId: string, limit
   );
   return rows.map((r) => ({ id: Number(r.id), name: String(r.name), payload: r.payload === null ? null : String(r.payload), createdAt: store.date(r.created_at) as Date }));
 }
+
+/** 1-based place of a not-yet-admitted member in its template's FIFO queue (template index). */
+export async function templateQueuePosition(store: SqlStore, templateKey: string, createdAt: Date, id: string): Promise<number> {
+  const d = store.dateParam(createdAt);
+  const [row] = await store.all<{ n: unknown }>(
+    "SELECT COUNT(*) AS n FROM workflow_executions WHERE template_key = ? AND status = 'queued' AND admitted = 0 " +
+      'AND (created_at < ? OR (created_at = ? AND id < ?))',
+    [templateKey, d, d, id],
+  );
+  return Number(row?.n ?? 0) + 1;
+}
