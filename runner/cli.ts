@@ -15,10 +15,11 @@ import { cancelCommand, signalCommand } from './commands/signal';
 import { locksCommand } from './commands/locks';
 import { runnersCommand } from './commands/runners';
 import { devCommand } from './commands/dev';
+import { dashboardCommand } from './commands/dashboard';
 
 /** Every command, in the order `--help` lists them. */
 export const COMMANDS: readonly Command[] = [
-  devCommand, runnerCommand, migrateCommand, startCommand, listCommand, showCommand, signalCommand, cancelCommand, locksCommand, runnersCommand,
+  devCommand, runnerCommand, migrateCommand, startCommand, listCommand, showCommand, signalCommand, cancelCommand, locksCommand, runnersCommand, dashboardCommand,
 ];
 
 function mainHelp(): string {

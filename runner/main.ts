@@ -2,9 +2,11 @@
  * One runner process: reads its settings from the environment and argv (the only place that
  * does), loads workflow modules, starts a runner and stops it on SIGTERM/SIGINT.
  *   LEASEFLOW_DB_URL, LEASEFLOW_WORKFLOWS (module or directory), LEASEFLOW_CONCURRENCY,
- *   LEASEFLOW_LEASE_TTL, LEASEFLOW_POLL_INTERVAL, LEASEFLOW_DRAIN_TIMEOUT, LEASEFLOW_POOL_MAX, LOG_LEVEL
+ *   LEASEFLOW_LEASE_TTL, LEASEFLOW_POLL_INTERVAL, LEASEFLOW_DRAIN_TIMEOUT, LEASEFLOW_POOL_MAX, LOG_LEVEL,
+ *   LEASEFLOW_METRICS_PORT / LEASEFLOW_DASHBOARD_PORT (+ LEASEFLOW_REPLICA_INDEX − 1), LEASEFLOW_DASHBOARD_TOKEN
  */
 import { createLogger, createRunner, type RunnerOptions } from '../engine';
+import { startExtras } from './extras';
 import { loadWorkflows } from './load-workflows';
 import { handleSignals } from './signals';
 
@@ -26,8 +28,10 @@ export async function runRunnerProcess(env: NodeJS.ProcessEnv = process.env): Pr
   const runner = await createRunner(options);
   const stopped = handleSignals(runner, logger);
   await runner.start();
-  process.send?.({ type: 'ready', runnerId: runner.id });
+  const extras = await startExtras(runner, env, logger);
+  process.send?.({ type: 'ready', runnerId: runner.id, metricsUrl: extras.metricsUrl, dashboardUrl: extras.dashboardUrl });
   await stopped;
+  await extras.close();
 }
 
 if (require.main === module) {

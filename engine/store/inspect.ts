@@ -51,12 +51,12 @@ export interface QueueDepthRow { ready: number; delayed: number; oldestReadyAt: 
 /** Ready (due) and delayed queued executions, bounded counts on the claim index. */
 export async function queueDepth(store: SqlStore, cap: number): Promise<QueueDepthRow> {
   const [row] = await store.all<Record<string, unknown>>(
-    `SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM workflow_executions WHERE status = 'queued' AND available_at <= ${store.now} LIMIT ?) r) AS ready, ` +
-      `(SELECT COUNT(*) FROM (SELECT 1 FROM workflow_executions WHERE status = 'queued' AND available_at > ${store.now} LIMIT ?) d) AS delayed, ` +
-      `(SELECT MIN(available_at) FROM workflow_executions WHERE status = 'queued' AND available_at <= ${store.now}) AS oldest, ${store.now} AS now`,
+    `SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM workflow_executions WHERE status = 'queued' AND available_at <= ${store.now} LIMIT ?) r) AS ready_n, ` +
+      `(SELECT COUNT(*) FROM (SELECT 1 FROM workflow_executions WHERE status = 'queued' AND available_at > ${store.now} LIMIT ?) d) AS delayed_n, ` +
+      `(SELECT MIN(available_at) FROM workflow_executions WHERE status = 'queued' AND available_at <= ${store.now}) AS oldest, ${store.now} AS db_now`,
     [cap + 1, cap + 1],
   );
-  return { ready: Number(row?.ready ?? 0), delayed: Number(row?.delayed ?? 0), oldestReadyAt: store.date(row?.oldest), now: store.date(row?.now) as Date };
+  return { ready: Number(row?.ready_n ?? 0), delayed: Number(row?.delayed_n ?? 0), oldestReadyAt: store.date(row?.oldest), now: store.date(row?.db_now) as Date };
 }
 
 /** Executions per status (one GROUP BY over the status index: callers cache it). */
