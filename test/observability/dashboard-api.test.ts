@@ -144,7 +144,7 @@ describeEachDb(__filename, 'dashboard API', (ctx) => {
   test('bad input is refused with a typed error and writes nothing', async () => {
     const bad = await get('/api/executions?status=bogus');
     expect(bad.status).toBe(400);
-    expect((await bad.json()).error.code).toBe('VALIDATION');
+    expect(((await bad.json()) as { error: { code: string } }).error.code).toBe('VALIDATION');
     expect((await post('/api/executions/gate-b1/signal', { name: '' })).status).toBe(400);
     expect((await post('/api/executions/gate-b1/signal', { name: 'go' }, 'text/plain')).status).toBe(415);
     expect((await json('/api/executions/gate-b1')).pendingSignals).toEqual([]);
