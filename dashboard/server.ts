@@ -53,7 +53,9 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Da
   const db = typeof options.db === 'object' ? options.db : await openDatabase(options.db, { logger: log });
   const client = await createClient({ db, logger: log });
   const inspector = await createInspector(db);
-  const metrics = createClusterMetrics(inspector);
+  // Its own inspector: lease moves are reported once per inspector, and they belong to the live view.
+  const metricsInspector = await createInspector(db);
+  const metrics = createClusterMetrics(metricsInspector);
   const live = new LiveHub(inspector, tickMs, log);
   const ctx = { client, inspector };
 
@@ -123,6 +125,7 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Da
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await inspector.close();
+      await metricsInspector.close();
       await client.close();
       if (owned) await db.close();
     },

@@ -5,7 +5,7 @@
  * for `countsMaxAgeMs`, and pending signals. It never writes. SQL lives in engine/store/inspect.ts.
  */
 import { resolveDatabase, type Database, type DbInput } from '../store/database';
-import { activeTemplateMembers, countByStatus, liveLeases, pendingSignals, queueDepth, templateQueuePosition } from '../store/inspect';
+import { activeTemplateMembers, countByStatus, leaseStates, liveLeases, pendingSignals, queueDepth, templateQueuePosition } from '../store/inspect';
 import { findExecution } from '../store/executions';
 import { recentRunners } from '../store/runners';
 import { decodeValue } from '../serialization';
@@ -74,8 +74,9 @@ export async function createInspector(db: DbInput, options: InspectorOptions = {
   let counts: { value: Promise<Partial<Record<ExecutionStatus, number>>>; at: Date } | undefined;
 
   async function snapshot(): Promise<ClusterSnapshot> {
-    const [runners, leases, members, queue] = await Promise.all([
+    const [runners, leases, members, queue, states] = await Promise.all([
       recentRunners(store, window, 200), liveLeases(store, 2000), activeTemplateMembers(store, 2000), queueDepth(store, cap),
+      leaseStates(store, tracker.pending),
     ]);
     const now = queue.now;
     const views: LeaseView[] = leases.map((l) => ({ ...l, expiresInMs: l.expiresAt.getTime() - now.getTime() }));
@@ -98,7 +99,7 @@ export async function createInspector(db: DbInput, options: InspectorOptions = {
         ready: Math.min(queue.ready, cap), delayed: Math.min(queue.delayed, cap), capped: queue.ready > cap || queue.delayed > cap,
         headWaitMs: queue.oldestReadyAt ? Math.max(0, now.getTime() - queue.oldestReadyAt.getTime()) : null,
       },
-      moves: tracker.observe(leases, now),
+      moves: tracker.observe(leases, states, now),
     };
   }
 

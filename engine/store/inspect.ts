@@ -87,3 +87,13 @@ export async function templateQueuePosition(store: SqlStore, templateKey: string
   );
   return Number(row?.n ?? 0) + 1;
 }
+
+/** Lease state of some executions (primary-key lookups). */
+export interface LeaseStateRow { executionId: string; status: ExecutionStatus; runnerId: string | null; leaseToken: number }
+
+/** Status, runner and lease token of `ids` (at most a few hundred). */
+export async function leaseStates(store: SqlStore, ids: readonly string[]): Promise<LeaseStateRow[]> {
+  if (ids.length === 0) return [];
+  const rows = await store.all<Record<string, unknown>>('SELECT id, status, runner_id, lease_token FROM workflow_executions WHERE id IN (?)', [ids]);
+  return rows.map((r) => ({ executionId: String(r.id), status: String(r.status) as ExecutionStatus, runnerId: r.runner_id === null ? null : String(r.runner_id), leaseToken: Number(r.lease_token) }));
+}
