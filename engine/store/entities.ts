@@ -85,6 +85,8 @@ export function buildEntities(dialect: Dialect): EntitySchema[] {
       { name: 'workflow_executions_created_idx', properties: ['createdAt'] },
       // The dashboard's status filter pages newest first without scanning other statuses.
       { name: 'workflow_executions_status_created_idx', properties: ['status', 'createdAt'] },
+      // Live template view: active members of any template without visiting other active rows.
+      { name: 'workflow_executions_status_template_idx', properties: ['status', 'templateKey'] },
     ],
   });
 

@@ -1,8 +1,8 @@
 /** MySQL/MariaDB migrations, in order. Append-only: never edit a landed migration. */
 import { Migration20261124121131_initial } from './Migration20261124121131_initial';
-import { Migration20261130112535_dashboard } from './Migration20261130112535_dashboard';
+import { Migration20261130121346_dashboard } from './Migration20261130121346_dashboard';
 
 export const mysqlMigrations = [
   { name: 'Migration20261124121131_initial', class: Migration20261124121131_initial },
-  { name: 'Migration20261130112535_dashboard', class: Migration20261130112535_dashboard },
+  { name: 'Migration20261130121346_dashboard', class: Migration20261130121346_dashboard },
 ];
