@@ -4,7 +4,6 @@
  * LEASEFLOW_DASHBOARD_TOKEN). A forked replica i adds i − 1 to each port so replicas never clash.
  */
 import { createRunnerMetrics, serveMetrics, type Logger, type Runner } from '../engine';
-import { startDashboard } from '../dashboard/server';
 
 /** The servers started next to a runner. */
 export interface RunnerExtras { metricsUrl?: string; dashboardUrl?: string; close(): Promise<void> }
@@ -22,6 +21,8 @@ export async function startExtras(runner: Runner, env: NodeJS.ProcessEnv, logger
     logger.info({ url: server.url }, 'metrics endpoint listening');
   }
   if (env.LEASEFLOW_DASHBOARD_PORT) {
+    // Loaded on use: commands and runners that serve no dashboard do not pay for it.
+    const { startDashboard } = (require('../dashboard/server') as typeof import('../dashboard/server'));
     const dashboard = await startDashboard({
       db: runner.db, port: Number(env.LEASEFLOW_DASHBOARD_PORT) + offset, host: env.LEASEFLOW_DASHBOARD_HOST, token: env.LEASEFLOW_DASHBOARD_TOKEN, logger,
     });

@@ -4,7 +4,8 @@
  * scrape (shared by the gauges, which prom-client collects concurrently), plus the store
  * metrics of this process.
  */
-import { Gauge, Registry } from 'prom-client';
+import type { Gauge, Registry } from 'prom-client';
+import { promClient } from './prom';
 import type { ClusterSnapshot, Inspector } from '../inspect/inspector';
 import { registerStoreMetrics } from './store-metrics';
 
@@ -12,7 +13,9 @@ import { registerStoreMetrics } from './store-metrics';
 export interface ClusterMetrics { readonly registry: Registry; text(): Promise<string>; close(): void }
 
 /** Create the cluster gauges over `inspector`. */
-export function createClusterMetrics(inspector: Inspector, registry = new Registry()): ClusterMetrics {
+export function createClusterMetrics(inspector: Inspector, registry?: Registry): ClusterMetrics {
+  const { Gauge, Registry } = promClient();
+  registry ??= new Registry();
   const registers = [registry];
   let shared: { at: number; value: Promise<ClusterSnapshot> } | undefined;
   const snapshot = (): Promise<ClusterSnapshot> => {

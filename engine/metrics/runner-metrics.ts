@@ -4,7 +4,8 @@
  * `leaseflow_*`, counters end in `_total`, durations in `_seconds`; labels are bounded
  * (workflow, step, outcome, cause) — never an execution id.
  */
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { promClient } from './prom';
 import type EventEmitter from 'eventemitter3';
 import type { Database } from '../store/database';
 import { queueDepth } from '../store/inspect';
@@ -37,6 +38,7 @@ const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 1
 
 /** Create the metrics of `runner` and start listening to its events. */
 export function createRunnerMetrics(runner: MeteredRunner, options: RunnerMetricsOptions = {}): RunnerMetrics {
+  const { Counter, Gauge, Histogram, Registry } = promClient();
   const registry = options.registry ?? new Registry();
   const registers = [registry];
   const started = new Counter({ name: 'leaseflow_executions_started_total', help: 'Executions claimed for their first attempt.', labelNames: ['workflow'], registers });

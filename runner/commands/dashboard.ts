@@ -2,7 +2,6 @@
  * `leaseflow dashboard`: serve the web dashboard for a store until SIGINT/SIGTERM. Prints the
  * URL with the access token (random unless --token or LEASEFLOW_DASHBOARD_TOKEN is given).
  */
-import { startDashboard } from '../../dashboard/server';
 import { createLogger } from '../../engine';
 import { int, positionals, str } from '../cli-args';
 import { dbUrl, openStore, type Command } from './command';
@@ -22,6 +21,8 @@ export const dashboardCommand: Command = {
     positionals(args, [], 'dashboard');
     const port = int(args, 'port', 7400, 0, 65535) as number;
     const db = await openStore(dbUrl(args, io));
+    // Loaded on use: commands and runners that serve no dashboard do not pay for it.
+    const { startDashboard } = (require('../../dashboard/server') as typeof import('../../dashboard/server'));
     const logger = createLogger({ level: io.env.LOG_LEVEL ?? 'warn' });
     const dashboard = await startDashboard({ db, port, host: str(args, 'host'), token: str(args, 'token') ?? io.env.LEASEFLOW_DASHBOARD_TOKEN, logger })
       .catch(async (err: unknown) => { await db.close(); throw err; });

@@ -12,7 +12,7 @@ import { dbNow, findExecution } from '../../engine/store/executions';
 import { listRunners } from '../../engine/store/runners';
 import type { Io } from '../commands/command';
 import { startReplicas, stopReplicas, type Replica } from '../replicas';
-import { startDashboard, type Dashboard } from '../../dashboard/server';
+import type { Dashboard } from '../../dashboard/server';
 import { buildPlan, type DemoPlan, type PlannedStart } from './plan';
 import { parseReplicaLine } from './replica-log';
 import { renderLine, renderScreen, renderSummary, type DemoSummary, type DemoView } from './render';
@@ -85,7 +85,7 @@ export async function runDemo(opts: DemoOptions, io: Io): Promise<number> {
     mkdirSync(logsDir, { recursive: true });
     const header = `leaseflow dev — ${opts.replicas} replicas · ${db.url} · lease TTL ${plan.leaseTtl} · poll ${plan.pollInterval}`;
     if (!io.isTTY) io.out(`${header}\n`);
-    dashboard = await startDashboard({ db, port: opts.dashboardPort ?? 0 });
+    dashboard = await (require('../../dashboard/server') as typeof import('../../dashboard/server')).startDashboard({ db, port: opts.dashboardPort ?? 0 });
     io.out(`dashboard: ${dashboard.loginUrl}\n`);
     io.out(`${io.isTTY ? '\x1b[?25l' : ''}starting ${opts.replicas} runner replicas serving ./workflows …\n`);
 
