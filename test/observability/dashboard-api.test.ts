@@ -141,6 +141,17 @@ describeEachDb(__filename, 'dashboard API', (ctx) => {
     expect(k1.waiting).toEqual([{ executionId: 'gate-a2', position: 1 }]);
   });
 
+  test('/metrics of the dashboard reports the cluster from the store (runners, leases, queue)', async () => {
+    const res = await get('/metrics');
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text).toMatch(/^leaseflow_cluster_runners\{status="live"\} 1$/m);
+    expect(text).toMatch(/^leaseflow_queue_depth\{state="ready"\} \d+$/m);
+    expect(text).toMatch(/^leaseflow_cluster_leases \d+$/m);
+    expect(text).toMatch(/^leaseflow_store_operation_duration_seconds_count\{op="read"\} [1-9]\d*$/m);
+    expect(text).not.toMatch(/gate-a1|gate-b1/);
+  });
+
   test('bad input is refused with a typed error and writes nothing', async () => {
     const bad = await get('/api/executions?status=bogus');
     expect(bad.status).toBe(400);
