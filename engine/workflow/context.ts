@@ -228,7 +228,7 @@ export class LiveContext implements WorkflowContext {
     await this.#enterLive(seq);
     const child: NewExecution = {
       id: childId, workflowName: workflow.name, workflowVersion: workflow.version, templateKey,
-      templateLimit: workflow.template?.limit ?? null, input: encoded, parentId: this.executionId, parentSeq: seq, delayMs: 0,
+      templateLimit: workflow.template?.limit ?? null, input: encoded, parentId: this.executionId, parentSeq: seq, delayMs: 0, traceContext: this.#s.record.traceContext,
     };
     await this.#s.track(async () => {
       try {

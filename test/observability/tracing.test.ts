@@ -20,6 +20,9 @@ const traced = defineWorkflow({ name: 'traced', retry: { maxAttempts: 2, initial
   return 'done';
 });
 
+const leaf = defineWorkflow({ name: 'traced-leaf' }, async (ctx) => ctx.step('leaf-step', async () => 'leaf'));
+const tree = defineWorkflow({ name: 'traced-tree' }, async (ctx) => ctx.child(leaf, {}));
+
 describeEachDb(__filename, 'tracing', (ctx) => {
   let client: Client;
   beforeAll(async () => { client = await createClient({ db: ctx.db }); });
@@ -59,6 +62,23 @@ describeEachDb(__filename, 'tracing', (ctx) => {
       expect(s.ended).toBe(true);
     }
     expect(steps[1].status.code).toBe(2); // ERROR
+  });
+
+  test('a child execution continues the trace of the caller that started its parent', async () => {
+    propagation.setGlobalPropagator(new TraceparentPropagator());
+    const caller = { traceId: 'e'.repeat(32), spanId: 'f'.repeat(16), traceFlags: 1 };
+    const id = `tree-${ctx.kind}`;
+    const handle = await context.with(trace.setSpanContext(ROOT_CONTEXT, caller), () => client.start(tree, {}, { id }));
+    const runner = await createRunner({ db: ctx.db, workflows: [tree, leaf], logger: silentLogger(), pollInterval: '50ms' });
+    await runner.start();
+    try {
+      expect(await handle.result({ timeout: '20s' })).toBe('leaf');
+    } finally {
+      await runner.shutdown();
+    }
+    const leafRuns = provider.spans.filter((s) => s.name === 'leaseflow.run traced-leaf' && String(s.attributes[SpanAttr.executionId]).startsWith(`${id}/`));
+    expect(leafRuns.length).toBeGreaterThan(0);
+    for (const s of leafRuns) expect(s.context.traceId).toBe(caller.traceId);
   });
 
   test('without a registered propagator nothing is stored and the run span is a root', async () => {
