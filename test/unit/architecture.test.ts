@@ -12,7 +12,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import ts from 'typescript';
 
 const root = resolve(__dirname, '..', '..');
-const SCANNED = ['engine', 'runner', 'workflows', 'dashboard'];
+const SCANNED = ['engine', 'runner', 'workflows', 'testing', 'dashboard'];
 
 function listTs(dir: string): string[] {
   if (!existsSync(dir)) return [];
