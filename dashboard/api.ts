@@ -101,3 +101,16 @@ export async function signal(ctx: ApiContext, id: string, body: Record<string, u
   await ctx.client.getHandle(id).signal(body.name, body.payload);
   return { ok: true };
 }
+
+/** POST /api/executions/:id/terminate {reason?} — stop now, no compensation; the holder is fenced out. */
+export async function terminate(ctx: ApiContext, id: string, body: Record<string, unknown>): Promise<unknown> {
+  const reason = body.reason === undefined ? 'terminated from the dashboard' : body.reason;
+  if (typeof reason !== 'string' || reason.length === 0 || reason.length > 500) throw new ValidationError('reason must be a string of 1–500 characters', 'reason');
+  await ctx.client.getHandle(id).terminate(reason);
+  return { ok: true };
+}
+
+/** POST /api/executions/:id/resume — run a failed execution again from its failed step. */
+export async function resume(ctx: ApiContext, id: string): Promise<unknown> {
+  return { ok: true, ...(await ctx.client.getHandle(id).resume()) };
+}

@@ -68,6 +68,8 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Da
     { method: 'GET', pattern: /^api\/executions\/[^/]+\/history\/[^/]+$/, run: (_q, _r, p) => api.payload(ctx, p[2], p[4]) },
     { method: 'POST', pattern: /^api\/executions\/[^/]+\/cancel$/, run: async (req, _r, p) => api.cancel(ctx, p[2], await readJson(req)) },
     { method: 'POST', pattern: /^api\/executions\/[^/]+\/signal$/, run: async (req, _r, p) => api.signal(ctx, p[2], await readJson(req)) },
+    { method: 'POST', pattern: /^api\/executions\/[^/]+\/terminate$/, run: async (req, _r, p) => api.terminate(ctx, p[2], await readJson(req)) },
+    { method: 'POST', pattern: /^api\/executions\/[^/]+\/resume$/, run: async (req, _r, p) => { await readJson(req); return api.resume(ctx, p[2]); } },
   ];
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -132,7 +132,7 @@ function Confirm({ text, onYes, onNo, yes, testid }) {
   return html`<div class="confirm">${text}
     <button class="danger" data-testid=${testid} onClick=${onYes}>${yes}</button><button onClick=${onNo}>Back</button></div>`;
 }
-function Actions({ id, finished, onDone }) {
+function Actions({ id, status, finished, onDone }) {
   const [ask, setAsk] = useState(null);
   const [name, setName] = useState('');
   const [payload, setPayload] = useState('');
@@ -142,28 +142,33 @@ function Actions({ id, finished, onDone }) {
     setAsk(null);
     try {
       if (what === 'cancel') await post(`/api/executions/${enc(id)}/cancel`, reason ? { reason } : {});
+      else if (what === 'terminate') await post(`/api/executions/${enc(id)}/terminate`, reason ? { reason } : {});
+      else if (what === 'resume') await post(`/api/executions/${enc(id)}/resume`, {});
       else {
         let value;
         try { value = payload.trim() === '' ? undefined : JSON.parse(payload); } catch { throw new Error('payload is not valid JSON'); }
         await post(`/api/executions/${enc(id)}/signal`, { name, payload: value });
       }
-      setMsg({ ok: true, text: what === 'cancel' ? 'cancellation requested' : `signal "${name}" sent` });
+      setMsg({ ok: true, text: { cancel: 'cancellation requested', terminate: 'terminated', resume: 'resumed from the failed step' }[what] ?? `signal "${name}" sent` });
       onDone();
     } catch (e) { setMsg({ ok: false, text: e.message }); }
   };
   return html`<div class="card" data-testid="actions"><h3 style="margin-top:0">Actions</h3>
-    ${finished ? html`<p class="muted">finished: no actions.</p>` : html`
+    ${finished ? html`${status === 'failed' ? html`<button data-testid="resume" onClick=${() => setAsk('resume')}>Retry from the failed step…</button>` : html`<p class="muted">finished: no actions.</p>`}` : html`
     <div class="row" style="gap:24px">
       <div><label>signal name<input data-testid="signal-name" value=${name} onInput=${(e) => setName(e.target.value)} /></label>
         <label>payload (JSON)<textarea data-testid="signal-payload" rows="2" cols="28" value=${payload} onInput=${(e) => setPayload(e.target.value)} /></label>
         <button data-testid="signal" disabled=${!name} onClick=${() => setAsk('signal')}>Send signal…</button></div>
       <div><label>cancel reason<input data-testid="cancel-reason" value=${reason} onInput=${(e) => setReason(e.target.value)} placeholder="cancelled from the dashboard" /></label>
-        <button data-testid="cancel" onClick=${() => setAsk('cancel')}>Cancel execution…</button></div>
+        <button data-testid="cancel" onClick=${() => setAsk('cancel')}>Cancel execution…</button>
+        <button data-testid="terminate" onClick=${() => setAsk('terminate')}>Terminate…</button></div>
     </div>
     ${ask === 'signal' && html`<${Confirm} text=${`Send signal "${name}" to ${id}?`} yes="Send" testid="confirm-signal" onYes=${() => run('signal')} onNo=${() => setAsk(null)} />`}
+    ${ask === 'terminate' && html`<${Confirm} text=${`Terminate ${id} now? No compensation runs; a runner still running it is fenced out.`} yes="Terminate" testid="confirm-terminate" onYes=${() => run('terminate')} onNo=${() => setAsk(null)} />`}
     ${ask === 'cancel' && html`<${Confirm} text=${`Cancel ${id}? The workflow sees CancelledError at its next step.`} yes="Cancel it" testid="confirm-cancel" onYes=${() => run('cancel')} onNo=${() => setAsk(null)} />`}`}
+    ${ask === 'resume' && html`<${Confirm} text=${`Run ${id} again from its failed step?`} yes="Retry" testid="confirm-resume" onYes=${() => run('resume')} onNo=${() => setAsk(null)} />`}
     ${msg && html`<p class=${msg.ok ? 'muted' : 'error'} data-testid="action-result">${msg.text}</p>`}
-    <p class="muted">Retry and terminate are not offered yet (see README).</p></div>`;
+    </div>`;
 }
 function Timeline({ id, version }) {
   const [failedOnly, setFailedOnly] = useState(false);
@@ -225,7 +230,7 @@ function ExecutionView({ id }) {
         ${data.children.length ? html`<ul>${data.children.map((c) => html`<li><${ExecLink} id=${c.id} /> ${c.workflowName} <${Badge} s=${c.status} /></li>`)}</ul>` : html`<p class="muted">none</p>`}
       </div>
     </div>
-    <${Actions} id=${d.id} finished=${finished} onDone=${refresh} />
+    <${Actions} id=${d.id} status=${d.status} finished=${finished} onDone=${refresh} />
     <${Timeline} id=${d.id} version=${version} />`;
 }
 

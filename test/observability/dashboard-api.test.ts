@@ -162,6 +162,16 @@ describeEachDb(__filename, 'dashboard API', (ctx) => {
     expect((await post('/api/executions/flaky-1/cancel', {})).status).toBe(409);
   });
 
+  test('terminate stops an execution at once; resume runs a failed one again from its failed step', async () => {
+    expect((await post('/api/executions/gate-a2/terminate', { reason: 'stop it now' })).status).toBe(200);
+    expect((await json('/api/executions/gate-a2')).description).toMatchObject({ status: 'cancelled', error: { message: expect.stringMatching(/stop it now/) } });
+    const resumed = await post('/api/executions/flaky-1/resume', {});
+    expect(resumed.status).toBe(200);
+    expect(await resumed.json()).toMatchObject({ ok: true, retriedSeq: 0 });
+    await expect(client.getHandle('flaky-1').result({ timeout: '20s' })).rejects.toThrow(/always fails/);
+    expect((await json('/api/executions/flaky-1')).description.attempts).toBeGreaterThan(1);
+  });
+
   test('a signal sent through the API is delivered; a cancel through the API cancels', async () => {
     expect((await post('/api/executions/gate-b1/signal', { name: 'go', payload: { ok: true } })).status).toBe(200);
     expect(await client.getHandle('gate-b1').result({ timeout: '20s' })).toEqual({ got: { ok: true } });
