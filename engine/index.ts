@@ -39,3 +39,11 @@ export {
 export { toMs, formatMs, type Duration } from './duration';
 export { createLogger, silentLogger, type Logger } from './logger';
 export { DEFAULT_PAYLOAD_LIMIT_BYTES } from './serialization';
+
+export { createInspector, type Inspector, type InspectorOptions, type ClusterSnapshot, type RunnerView, type LeaseView, type TemplateView } from './inspect/inspector';
+export type { LeaseMove } from './inspect/lease-moves';
+export { createRunnerMetrics, type RunnerMetrics, type RunnerMetricsOptions, type MeteredRunner } from './metrics/runner-metrics';
+export { createClusterMetrics, type ClusterMetrics } from './metrics/cluster-metrics';
+export { serveMetrics, type MetricsServer } from './metrics/metrics-server';
+export { attachTracing, SpanAttr, type TracedRunner } from './tracing/runner-spans';
+export { captureTraceContext, restoreTraceContext } from './tracing/trace-context';

@@ -5,8 +5,11 @@
  *   LEASEFLOW_LEASE_TTL, LEASEFLOW_POLL_INTERVAL, LEASEFLOW_DRAIN_TIMEOUT, LEASEFLOW_POOL_MAX,
  *   LEASEFLOW_SCHEDULE_CHECK_INTERVAL, LOG_LEVEL,
  *   LEASEFLOW_{LOCK_WAIT,IDLE_TRANSACTION,WAIT,NET_READ,NET_WRITE}_TIMEOUT_S (MySQL-family session timeouts)
+
+ *   LEASEFLOW_METRICS_PORT / LEASEFLOW_DASHBOARD_PORT (+ LEASEFLOW_REPLICA_INDEX − 1), LEASEFLOW_DASHBOARD_TOKEN
  */
 import { createLogger, createRunner, type RunnerOptions } from '../engine';
+import { startExtras } from './extras';
 import { loadWorkflows } from './load-workflows';
 import { handleSignals } from './signals';
 
@@ -38,8 +41,10 @@ export async function runRunnerProcess(env: NodeJS.ProcessEnv = process.env): Pr
   const runner = await createRunner(options);
   const stopped = handleSignals(runner, logger);
   await runner.start();
-  process.send?.({ type: 'ready', runnerId: runner.id });
+  const extras = await startExtras(runner, env, logger);
+  process.send?.({ type: 'ready', runnerId: runner.id, metricsUrl: extras.metricsUrl, dashboardUrl: extras.dashboardUrl });
   await stopped;
+  await extras.close();
 }
 
 if (require.main === module) {

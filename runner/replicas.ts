@@ -48,7 +48,7 @@ export function startReplicas(opts: StartReplicasOptions): Replica[] {
   const flags = execArgv();
   return Array.from({ length: opts.count }, (_, i) => {
     const child = fork(entry, [], {
-      cwd: opts.cwd, env: opts.env, execArgv: flags, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], detached: true,
+      cwd: opts.cwd, env: { ...opts.env, LEASEFLOW_REPLICA_INDEX: String(i + 1) }, execArgv: flags, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], detached: true,
     });
     let exitedResolve!: (v: { code: number | null; signal: NodeJS.Signals | null }) => void;
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => (exitedResolve = r));

@@ -15,6 +15,7 @@ import { resolveDatabase, type Database, type DbInput } from '../store/database'
 import { archiveExecution, findExecution, isDuplicateKeyError, listExecutions } from '../store/executions';
 import { notifier } from '../store/notifier';
 import type { ExecutionRecord, NewExecution } from '../store/types';
+import { captureTraceContext } from '../tracing/trace-context';
 import { templateKeyOf, validateWorkflowName, type WorkflowDefinition } from '../workflow/define-workflow';
 import { prepareStart, writeStart } from './keyed-start';
 import { createScheduleClient } from '../schedules/client';
@@ -71,7 +72,7 @@ export async function createClient(options: ClientOptions = {}): Promise<Client>
     const templateKey = templateKeyOf(def, input);
     const row: NewExecution = {
       id, workflowName: name, workflowVersion: def?.version ?? 1, templateKey, templateLimit: def?.template?.limit ?? null,
-      input: encoded, parentId: null, parentSeq: null, delayMs,
+      input: encoded, parentId: null, parentSeq: null, delayMs, traceContext: captureTraceContext(),
     };
     const prepared = prepareStart(def, input, row);
     for (let attempt = 0; attempt < 5; attempt++) {
@@ -130,6 +131,7 @@ export async function createClient(options: ClientOptions = {}): Promise<Client>
     }
     const rows = await listExecutions(sql, sql, {
       status: opts.status, workflow: opts.workflow, parentId: opts.parentId, createdAfter: opts.from, createdBefore: opts.to,
+      idPrefix: opts.idPrefix, templateKey: opts.templateKey,
       limit: limitN + 1, after,
     });
     const page = rows.slice(0, limitN);

@@ -81,6 +81,10 @@ export interface ListOptions {
   status?: ExecutionStatus | ExecutionStatus[];
   workflow?: string;
   parentId?: string;
+  /** Only ids that start with this text. */
+  idPrefix?: string;
+  /** Only members of this template key. */
+  templateKey?: string;
   /** Created at or after. */
   from?: Date;
   /** Created before. */

@@ -28,7 +28,8 @@ import { FinishBatcher } from './finish-batcher';
 import { resolveRunnerOptions, type ResolvedRunnerOptions, type RunnerOptions } from './options';
 import { startPoller, type Poller, type TickResult } from './poller';
 import { startScheduleTicker, type ScheduleTicker } from '../schedules/ticker';
-import type { RunnerEventName, RunnerEvents } from './events';
+import { claimedEvent, type RunnerEventName, type RunnerEvents } from './events';
+import { attachTracing } from '../tracing/runner-spans';
 
 /** Runner lifecycle states. */
 export const RunnerState = { created: 'created', running: 'running', draining: 'draining', stopped: 'stopped' } as const;
@@ -198,7 +199,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
     for (const execution of claimed) {
       const held: Held = { execution, validUntil: startedAt + this.#validityMs(), abort: new AbortController() };
       this.#held.set(execution.id, held);
-      this.#safeEmit('execution:claimed', { executionId: execution.id, workflow: execution.workflowName, attempt: execution.attempt, leaseToken: execution.leaseToken });
+      this.#safeEmit('execution:claimed', claimedEvent(execution, this.id));
       void this.#queue.add(() => this.#run(held));
     }
     this.#lastTickBusy = claimed.length > 0;
@@ -264,13 +265,13 @@ export class Runner extends EventEmitter<RunnerEvents> {
         break;
       case 'lease-lost':
         log.warn({ lease_token: execution.leaseToken, detail: outcome.detail }, 'lease lost; local run aborted');
-        this.#safeEmit('lease:lost', { ...ref, leaseToken: execution.leaseToken, detail: outcome.detail });
+        this.#safeEmit('lease:lost', { ...ref, leaseToken: execution.leaseToken, detail: outcome.detail, cause: 'fence' });
         break;
       case 'aborted':
         if (outcome.reason.startsWith('lease lost')) {
           // Found by the heartbeat or the watchdog rather than by a fence: say so just the same.
           log.warn({ lease_token: execution.leaseToken, detail: outcome.reason }, 'lease lost; local run aborted');
-          this.#safeEmit('lease:lost', { ...ref, leaseToken: execution.leaseToken, detail: outcome.reason });
+          this.#safeEmit('lease:lost', { ...ref, leaseToken: execution.leaseToken, detail: outcome.reason, cause: 'expired' });
           break;
         }
         // Shutdown or drain: hand it back at once so a peer need not wait for the TTL.
@@ -308,6 +309,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
       const before = [...this.#held.values()];
       const refreshed = await refreshOwnerLocks(this.#db.sql, this.id, this.options.leaseTtlMs);
       await touchRunner(this.#db.sql, this.id, this.#state === RunnerState.draining ? 'draining' : 'live');
+      this.#safeEmit('heartbeat:sent', { runnerId: this.id, leases: refreshed, durationMs: performance.now() - sentAt });
       if (before.length === 0 && refreshed === 0) return;
       let confirmed: Set<string>;
       if (refreshed === before.length) {
@@ -392,5 +394,5 @@ export async function createRunner(options: RunnerOptions): Promise<Runner> {
   const resolved = resolveRunnerOptions(options);
   const logger = options.logger ?? createLogger();
   const { db, owned } = await resolveDatabase(options.db, { logger, poolMax: resolved.poolMax, session: resolved.session });
-  return new Runner(db, owned, resolved, logger);
+  return attachTracing(new Runner(db, owned, resolved, logger));
 }

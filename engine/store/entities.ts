@@ -83,6 +83,8 @@ export function buildEntities(dialect: Dialect): EntitySchema[] {
       updatedAt: { ...dt } as never,
       startedAt: { ...dt, nullable: true } as never,
       finishedAt: { ...dt, nullable: true } as never,
+      /** W3C trace context (traceparent[;tracestate]) of the caller that started it. */
+      traceContext: { type: 'string', length: 600, nullable: true },
     },
     indexes: [
       { name: 'workflow_executions_claim_idx', properties: ['status', 'availableAt'] },
@@ -90,6 +92,10 @@ export function buildEntities(dialect: Dialect): EntitySchema[] {
       { name: 'workflow_executions_template_idx', properties: ['templateKey', 'status'] },
       { name: 'workflow_executions_list_idx', properties: ['workflowName', 'status', 'createdAt'] },
       { name: 'workflow_executions_created_idx', properties: ['createdAt'] },
+      // The dashboard's status filter pages newest first without scanning other statuses.
+      { name: 'workflow_executions_status_created_idx', properties: ['status', 'createdAt'] },
+      // Live template view: active members of any template without visiting other active rows.
+      { name: 'workflow_executions_status_template_idx', properties: ['status', 'templateKey'] },
     ],
   });
 

@@ -10,7 +10,10 @@ import type { ExecutionRecord, ExecutionStatus, NewExecution, WaitFor } from './
 export const EXECUTION_COLUMNS =
   'id, workflow_name, workflow_version, template_key, template_limit, admitted, status, input, output, error, custom_status, ' +
   'wait_for, available_at, lease_token, runner_id, next_seq, step_attempt, attempt, parent_id, parent_seq, cancel_reason, ' +
-  'created_at, updated_at, started_at, finished_at';
+  'created_at, updated_at, started_at, finished_at, trace_context';
+
+/** The columns of a list row (no payloads). */
+const LIST_COLUMNS = EXECUTION_COLUMNS.replace('input, output, error, custom_status, ', '');
 
 const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 
@@ -42,6 +45,7 @@ export function toExecution(r: Record<string, unknown>, date: SqlStore['date']):
     updatedAt: date(r.updated_at) as Date,
     startedAt: date(r.started_at),
     finishedAt: date(r.finished_at),
+    traceContext: str(r.trace_context),
   };
 }
 
@@ -61,10 +65,10 @@ export async function insertExecution(q: SqlRunner, store: SqlStore, e: NewExecu
   const templateSeq = e.templateKey === null ? null : await nextTemplateSeq(q, store, e.templateKey);
   await q.run(
     `INSERT INTO workflow_executions (id, workflow_name, workflow_version, template_key, template_limit, template_seq, admitted, status, input, ` +
-      `available_at, lease_token, next_seq, step_attempt, attempt, parent_id, parent_seq, created_at, updated_at) ` +
+      `available_at, lease_token, next_seq, step_attempt, attempt, parent_id, parent_seq, trace_context, created_at, updated_at) ` +
       // created_at at millisecond precision so a JS Date cursor (list pagination) matches it exactly.
-      `VALUES (?, ?, ?, ?, ?, ?, 0, 'queued', ?, ${store.nowPlus}, 0, 0, 0, 0, ?, ?, ${store.mysql ? 'UTC_TIMESTAMP(3)' : store.now}, ${store.now})`,
-    [e.id, e.workflowName, e.workflowVersion, e.templateKey, e.templateLimit, templateSeq, e.input, store.ms(e.delayMs), e.parentId, e.parentSeq],
+      `VALUES (?, ?, ?, ?, ?, ?, 0, 'queued', ?, ${store.nowPlus}, 0, 0, 0, 0, ?, ?, ?, ${store.mysql ? 'UTC_TIMESTAMP(3)' : store.now}, ${store.now})`,
+    [e.id, e.workflowName, e.workflowVersion, e.templateKey, e.templateLimit, templateSeq, e.input, store.ms(e.delayMs), e.parentId, e.parentSeq, e.traceContext ?? null],
   );
 }
 
@@ -143,6 +147,9 @@ export interface ListFilter {
   status?: ExecutionStatus | ExecutionStatus[];
   workflow?: string;
   parentId?: string;
+  /** Ids starting with this text. */
+  idPrefix?: string;
+  templateKey?: string;
   createdAfter?: Date;
   createdBefore?: Date;
   limit: number;
@@ -161,6 +168,12 @@ export async function listExecutions(q: SqlRunner, store: SqlStore, f: ListFilte
   }
   if (f.workflow !== undefined) { where.push('workflow_name = ?'); params.push(f.workflow); }
   if (f.parentId !== undefined) { where.push('parent_id = ?'); params.push(f.parentId); }
+  if (f.templateKey !== undefined) { where.push('template_key = ?'); params.push(f.templateKey); }
+  if (f.idPrefix !== undefined && f.idPrefix !== '') {
+    // A key range, so the primary key serves it on both dialects (binary collation).
+    where.push('id >= ? AND id < ?');
+    params.push(f.idPrefix, `${f.idPrefix}\u{10FFFF}`);
+  }
   if (f.createdAfter) { where.push('created_at >= ?'); params.push(store.dateParam(f.createdAfter)); }
   if (f.createdBefore) { where.push('created_at < ?'); params.push(store.dateParam(f.createdBefore)); }
   if (f.after) {
@@ -168,7 +181,7 @@ export async function listExecutions(q: SqlRunner, store: SqlStore, f: ListFilte
     const d = store.dateParam(f.after.createdAt);
     params.push(d, d, f.after.id);
   }
-  const sqlText = `SELECT ${EXECUTION_COLUMNS} FROM workflow_executions${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ` +
+  const sqlText = `SELECT ${LIST_COLUMNS} FROM workflow_executions${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ` +
     `ORDER BY created_at DESC, id DESC LIMIT ?`;
   params.push(f.limit);
   const rows = await q.all<Record<string, unknown>>(sqlText, params);

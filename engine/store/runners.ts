@@ -60,12 +60,27 @@ export async function markStaleRunners(store: SqlStore, staleMs: number): Promis
   return res.affectedRows > 0 ? ids : [];
 }
 
+const RUNNER_COLUMNS = 'id, hostname, pid, workflows, concurrency, status, started_at, heartbeat_at, stopped_at';
+
 /** All runners, newest first. */
 export async function listRunners(store: SqlStore): Promise<RunnerRecord[]> {
+  const rows = await store.all<Record<string, unknown>>(`SELECT ${RUNNER_COLUMNS} FROM workflow_runners ORDER BY started_at DESC, id`);
+  return rows.map((r) => toRunner(store, r));
+}
+
+/** Runners whose last heartbeat is younger than `withinMs` (index (status, heartbeat_at)), at most `limit`. */
+export async function recentRunners(store: SqlStore, withinMs: number, limit: number): Promise<RunnerRecord[]> {
+  const cutoff = store.mysql ? `(UTC_TIMESTAMP(6) - INTERVAL ? MICROSECOND)` : `(${store.now} - ?)`;
   const rows = await store.all<Record<string, unknown>>(
-    'SELECT id, hostname, pid, workflows, concurrency, status, started_at, heartbeat_at, stopped_at FROM workflow_runners ORDER BY started_at DESC, id',
+    `SELECT ${RUNNER_COLUMNS} FROM workflow_runners WHERE status IN ('live', 'draining', 'stopped', 'presumed-dead') ` +
+      `AND heartbeat_at > ${cutoff} ORDER BY started_at DESC, id LIMIT ?`,
+    [store.ms(withinMs), limit],
   );
-  return rows.map((r) => ({
+  return rows.map((r) => toRunner(store, r));
+}
+
+function toRunner(store: SqlStore, r: Record<string, unknown>): RunnerRecord {
+  return {
     id: String(r.id),
     hostname: String(r.hostname),
     pid: Number(r.pid),
@@ -75,7 +90,7 @@ export async function listRunners(store: SqlStore): Promise<RunnerRecord[]> {
     startedAt: store.date(r.started_at) as Date,
     heartbeatAt: store.date(r.heartbeat_at) as Date,
     stoppedAt: store.date(r.stopped_at),
-  }));
+  };
 }
 
 /** True when some live runner serves `workflow`. */

@@ -7,6 +7,7 @@
  */
 import type { AbstractSqlConnection } from '@mikro-orm/knex';
 import type { Dialect } from './dialect';
+import { reportStoreOperation, storeObserved, type StoreErrorKind } from './observer';
 
 /** Result of a write statement. */
 export interface RunResult {
@@ -69,6 +70,16 @@ export function isConnectionError(err: unknown): boolean {
   // one with "Transaction query already complete": the connection is gone, the outcome unknown.
   if (typeof e.message === 'string' && /Connection lost|socket has unexpectedly been closed|Cannot execute new commands: connection closed|connection closed|ECONNRESET|ECONNREFUSED|Connection was killed|server shutdown|Knex: Timeout acquiring a connection|Transaction query already complete/i.test(e.message)) return true;
   return e.cause !== undefined && e.cause !== err ? isConnectionError(e.cause) : false;
+}
+
+/** The kind of a store error, for metrics. */
+export function storeErrorKind(err: unknown): StoreErrorKind {
+  const e = err as { errno?: number; code?: string; message?: string } | null;
+  if (e?.errno === 1213 || e?.code === 'ER_LOCK_DEADLOCK' || /Deadlock found/.test(String(e?.message))) return 'deadlock';
+  if (e?.errno === 1205 || e?.code === 'ER_LOCK_WAIT_TIMEOUT' || /Lock wait timeout/.test(String(e?.message))) return 'lock_timeout';
+  if (isConnectionError(err)) return 'connection';
+  if (isRetryableTxError(err)) return 'busy';
+  return 'other';
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -156,11 +167,24 @@ export function createSqlStore(conn: AbstractSqlConnection, dialect: Dialect): S
   // Values go to the driver as real bindings (knex.raw), never spliced into the SQL text by us
   // or by MikroORM's client-side formatter; arrays bound to `IN (?)` expand to a list.
   const transform = (conn as unknown as { transformRawResult(res: unknown, method: string): unknown }).transformRawResult.bind(conn);
-  const exec = async (sql: string, params: unknown[] | undefined, method: 'all' | 'run', ctx?: unknown) => {
+  const send = async (sql: string, params: unknown[] | undefined, method: 'all' | 'run', ctx?: unknown) => {
     const [text, values] = expandArrays(sql, params ?? []);
     const q = conn.getKnex().raw(text, values as never);
     if (ctx) q.transacting(ctx as never);
     return transform(await q, method);
+  };
+  const exec = async (sql: string, params: unknown[] | undefined, method: 'all' | 'run', ctx?: unknown) => {
+    if (!storeObserved()) return send(sql, params, method, ctx);
+    const started = performance.now();
+    const op = method === 'all' ? 'read' : 'write';
+    try {
+      const out = await send(sql, params, method, ctx);
+      reportStoreOperation({ op, durationMs: performance.now() - started });
+      return out;
+    } catch (err) {
+      reportStoreOperation({ op, durationMs: performance.now() - started, error: storeErrorKind(err) });
+      throw err;
+    }
   };
   const mutex = mysql ? new Mutex() : sqliteMutex(conn);
 

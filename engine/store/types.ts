@@ -54,6 +54,8 @@ export interface ExecutionRecord {
   updatedAt: Date;
   startedAt: Date | null;
   finishedAt: Date | null;
+  /** W3C trace context of the starter (`traceparent[;tracestate]`), or null. */
+  traceContext: string | null;
 }
 
 /** A claimed execution: the record as the claim left it, plus the database clock at claim time. */
@@ -117,6 +119,8 @@ export interface NewExecution {
   parentSeq: number | null;
   /** Delay before it may be claimed, ms (0 = now). */
   delayMs: number;
+  /** W3C trace context to continue in the runner. @default null */
+  traceContext?: string | null;
 }
 
 /** One execution's terminal commit, as the runner's finish batcher groups them. */

@@ -33,6 +33,7 @@ export function startChildCommand<I, O>(s: ExecutionSession, shielded: boolean, 
       const child: NewExecution = {
         id: childId, workflowName: workflow.name, workflowVersion: workflow.version, templateKey,
         templateLimit: workflow.template?.limit ?? null, input: encoded, parentId: s.record.id, parentSeq: c.seq, delayMs: 0,
+        traceContext: s.record.traceContext,
       };
       await s.scheduler.complete(c, {
         events: [eventAt(c.seq, EventKind.childStart, workflow.name, 'started', JSON.stringify(abandon ? { childId, abandon } : { childId }), 1)],

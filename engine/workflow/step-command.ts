@@ -39,6 +39,7 @@ export function stepCommand<T>(s: ExecutionSession, shielded: boolean, name: str
           s.die({ kind: 'aborted', reason: 'lease lost: local lease deadline passed before a step body' });
           return;
         }
+        s.emit('step:started', { step: name, seq, attempt });
         const outcome = await runAttempt(s, c, name, attempt, fn, timeoutMs);
         if (c.settled || s.dead) return;
         if (outcome.ok) {

@@ -20,6 +20,7 @@ export const devCommand: Command = {
     replicas: { type: 'string', arg: 'N', description: 'runner replicas, 2–8 (default 3)' },
     timeout: { type: 'string', arg: 'DURATION', description: 'give up after this long (default 2m; 1m with --quick)' },
     logs: { type: 'string', arg: 'DIR', description: 'where replica logs go (default ./.leaseflow/logs)' },
+    'dashboard-port': { type: 'string', arg: 'PORT', description: 'port of the dashboard served during the demo (default: any free port)' },
   },
   async run(args, io) {
     positionals(args, [], 'dev');
@@ -30,6 +31,7 @@ export const devCommand: Command = {
     }
     return runDemo({
       dbUrl: dbUrl(args, io), create: args.options.create === true, quick: args.options.quick === true, replicas: int(args, 'replicas', 3, 2, 8) as number, timeoutMs, logsDir: str(args, 'logs'),
+      dashboardPort: int(args, 'dashboard-port', 0, 0, 65535),
     }, io);
   },
 };

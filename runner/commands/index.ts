@@ -16,11 +16,12 @@ import { resumeCommand } from './resume';
 import { locksCommand } from './locks';
 import { runnersCommand } from './runners';
 import { scheduleCommand } from './schedule';
+import { dashboardCommand } from './dashboard';
 
 /** Every command. */
 export const COMMANDS: readonly Command[] = [
   devCommand, runnerCommand, migrateCommand, startCommand, resultCommand, listCommand, showCommand, signalCommand, cancelCommand,
-  terminateCommand, resumeCommand, locksCommand, runnersCommand, scheduleCommand,
+  terminateCommand, resumeCommand, locksCommand, runnersCommand, scheduleCommand, dashboardCommand,
 ];
 
 /** The command called `name` (or with that alias). */

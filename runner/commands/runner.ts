@@ -22,6 +22,8 @@ export const runnerCommand: Command = {
     'lease-ttl': { type: 'string', arg: 'DURATION', description: 'lease TTL (default 15s)' },
     'poll-interval': { type: 'string', arg: 'DURATION', description: 'poll period (default 500ms)' },
     'drain-timeout': { type: 'string', arg: 'DURATION', description: 'how long shutdown waits for running steps (default 10s)' },
+    metrics: { type: 'string', arg: 'PORT', description: 'serve Prometheus /metrics on 127.0.0.1:PORT (replica i: PORT+i-1)' },
+    dashboard: { type: 'string', arg: 'PORT', description: 'also serve the dashboard on 127.0.0.1:PORT (replica i: PORT+i-1)' },
   },
   async run(args, io) {
     positionals(args, [], 'runner');
@@ -37,6 +39,8 @@ export const runnerCommand: Command = {
       ...optional('LEASEFLOW_LEASE_TTL', duration(args, 'lease-ttl')),
       ...optional('LEASEFLOW_POLL_INTERVAL', duration(args, 'poll-interval')),
       ...optional('LEASEFLOW_DRAIN_TIMEOUT', duration(args, 'drain-timeout')),
+      ...optional('LEASEFLOW_METRICS_PORT', int(args, 'metrics', undefined, 1, 65535)?.toString()),
+      ...optional('LEASEFLOW_DASHBOARD_PORT', int(args, 'dashboard', undefined, 1, 65535)?.toString()),
     };
     if (replicas === 1) {
       await runRunnerProcess(env);

@@ -12,6 +12,7 @@ import { dbNow, findExecution } from '../../engine/store/executions';
 import { listRunners } from '../../engine/store/runners';
 import type { Io } from '../commands/command';
 import { startReplicas, stopReplicas, type Replica } from '../replicas';
+import type { Dashboard } from '../../dashboard/server';
 import { buildPlan, type DemoPlan, type PlannedStart } from './plan';
 import { parseReplicaLine } from './replica-log';
 import { renderLine, renderScreen, renderSummary, type DemoSummary, type DemoView } from './render';
@@ -26,6 +27,8 @@ export interface DemoOptions {
   replicas: number;
   /** @default the plan's (60 s quick, 120 s full) */
   timeoutMs?: number;
+  /** Port of the dashboard served during the demo. @default 0 (any free port) */
+  dashboardPort?: number;
   /** Where the replicas' logs go. @default ./.leaseflow/logs */
   logsDir?: string;
 }
@@ -58,6 +61,7 @@ export async function runDemo(opts: DemoOptions, io: Io): Promise<number> {
   // The demo creates the embedded default store; any other URL must exist, or be asked for (--create).
   const db = await openDatabase(opts.dbUrl, { createDatabase: opts.create === true || opts.dbUrl === DEFAULT_DB_URL });
   let client: Client | undefined;
+  let dashboard: Dashboard | undefined;
   let replicas: Replica[] = [];
   const logs: WriteStream[] = [];
   let interrupted: NodeJS.Signals | undefined;
@@ -84,6 +88,8 @@ export async function runDemo(opts: DemoOptions, io: Io): Promise<number> {
     mkdirSync(logsDir, { recursive: true });
     const header = `leaseflow dev — ${opts.replicas} replicas · ${db.url} · lease TTL ${plan.leaseTtl} · poll ${plan.pollInterval}`;
     if (!io.isTTY) io.out(`${header}\n`);
+    dashboard = await (require('../../dashboard/server') as typeof import('../../dashboard/server')).startDashboard({ db, port: opts.dashboardPort ?? 0 });
+    io.out(`dashboard: ${dashboard.loginUrl}\n`);
     io.out(`${io.isTTY ? '\x1b[?25l' : ''}starting ${opts.replicas} runner replicas serving ./workflows …\n`);
 
     const finishedBy = new Map<number, number>();
@@ -246,6 +252,7 @@ export async function runDemo(opts: DemoOptions, io: Io): Promise<number> {
     await stopReplicas(replicas.filter((r) => !r.hasExited), 5000).catch(() => undefined);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    await dashboard?.close().catch(() => undefined);
     await client?.close().catch(() => undefined);
     await db.close().catch(() => undefined);
     await Promise.all(logs.map((l) => new Promise<void>((r) => l.end(() => r()))));

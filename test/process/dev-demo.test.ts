@@ -65,6 +65,7 @@ describe('the dev demo (npm start)', () => {
     expect(Number(takeoverMs)).toBeGreaterThanOrEqual(1500);
     expect(Number(takeoverMs)).toBeLessThan(10_000);
     expect(stdout).toMatch(/all as designed, none lost/);
+    expect(stdout).toMatch(/^dashboard: http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]{32}$/m); // npm start prints where to watch it
     expect(stdout).toMatch(/killed r\d \(pid \d+\) with SIGKILL while it held \d+/);
     expect(stdout).toMatch(/watchdog presumed r\d dead and released/);
     expect(stdout).toMatch(/stopped gracefully \(SIGTERM\)/);

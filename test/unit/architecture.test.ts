@@ -3,7 +3,8 @@
  * files of engine/, runner/ and workflows/ (runtime imports: `import type` is erased, so a cycle
  * of types alone loads fine); the engine never owns the process (no process.env / process.exit /
  * signal handlers); dependencies point one way (engine never imports runner/, workflows/ or
- * test/, not even types). Files are parsed with the TypeScript compiler, so comments and strings
+ * test/, not even types); the dashboard talks to the engine only through its one door,
+ * engine/index.ts, and owns no process either. Files are parsed with the TypeScript compiler, so comments and strings
  * never match.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -11,7 +12,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import ts from 'typescript';
 
 const root = resolve(__dirname, '..', '..');
-const SCANNED = ['engine', 'runner', 'workflows', 'testing'];
+const SCANNED = ['engine', 'runner', 'workflows', 'testing', 'dashboard'];
 
 function listTs(dir: string): string[] {
   if (!existsSync(dir)) return [];
@@ -195,11 +196,29 @@ describe('architecture', () => {
     expect(wrong).toEqual([]);
   });
 
-  it('dependencies point one way: engine/ imports nothing from runner/, workflows/ or test/', () => {
+  it('dependencies point one way: engine/ imports nothing from runner/, workflows/, dashboard/ or test/', () => {
     const wrong = files.filter((f) => rel(f).startsWith('engine/')).flatMap((f) => facts.get(f)!.specifiers
       .map((s) => ({ s, target: resolveSpecifier(f, s) ?? resolve(dirname(f), s) }))
-      .filter(({ target }) => /^(runner|workflows|test)(\/|$)/.test(rel(target)))
+      .filter(({ target }) => /^(runner|workflows|dashboard|test)(\/|$)/.test(rel(target)))
       .map(({ s }) => `${rel(f)} → ${s}`));
     expect(wrong).toEqual([]);
+  });
+
+  it('the dashboard reaches the engine only through engine/index.ts, and nothing but runner/ imports it', () => {
+    expect(files.map(rel)).toEqual(expect.arrayContaining(['dashboard/server.ts']));
+    const wrong = files.filter((f) => rel(f).startsWith('dashboard/')).flatMap((f) => facts.get(f)!.specifiers
+      .map((s) => ({ s, target: rel(resolveSpecifier(f, s) ?? resolve(dirname(f), s)) }))
+      .filter(({ target }) => !target.startsWith('dashboard/') && target !== 'engine/index.ts')
+      .map(({ s }) => `${rel(f)} → ${s}`));
+    expect(wrong).toEqual([]);
+    const importers = files.filter((f) => !/^(dashboard|runner)\//.test(rel(f))).flatMap((f) => facts.get(f)!.specifiers
+      .filter((s) => rel(resolveSpecifier(f, s) ?? resolve(dirname(f), s)).startsWith('dashboard/')).map((s) => `${rel(f)} → ${s}`));
+    expect(importers).toEqual([]);
+  });
+
+  it('the dashboard owns no process: no process.env, process.exit or process.on in dashboard/', () => {
+    const uses = files.filter((f) => rel(f).startsWith('dashboard/'))
+      .flatMap((f) => facts.get(f)!.processUses.map((u) => `${rel(f)}:${u.line} ${u.what}`));
+    expect(uses).toEqual([]);
   });
 });

@@ -10,6 +10,6 @@ export const mysqlMigrations = [
   lazyMigration('Migration20261130112404_schedules', () => require('./Migration20261130112404_schedules')),
   lazyMigration('Migration20261130120732_dedup_keys', () => require('./Migration20261130120732_dedup_keys')),
   lazyMigration('Migration20261130122054_debounce_keys', () => require('./Migration20261130122054_debounce_keys')),
-
   lazyMigration('Migration20261130113433_hardening', () => require('./Migration20261130113433_hardening')),
+  lazyMigration('Migration20261130121346_dashboard', () => require('./Migration20261130121346_dashboard')),
 ];

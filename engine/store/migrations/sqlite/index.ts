@@ -10,6 +10,6 @@ export const sqliteMigrations = [
   lazyMigration('Migration20261130112404_schedules', () => require('./Migration20261130112404_schedules')),
   lazyMigration('Migration20261130120732_dedup_keys', () => require('./Migration20261130120732_dedup_keys')),
   lazyMigration('Migration20261130122054_debounce_keys', () => require('./Migration20261130122054_debounce_keys')),
-
   lazyMigration('Migration20261130113434_hardening', () => require('./Migration20261130113434_hardening')),
+  lazyMigration('Migration20261130121347_dashboard', () => require('./Migration20261130121347_dashboard')),
 ];
