@@ -11,7 +11,7 @@ export type { RetryPolicy } from './workflow/retry';
 
 export { createClient, type Client, type ClientOptions } from './client/client';
 export { WorkflowHandle } from './client/handle';
-export type { StartOptions, IdReusePolicy, ExecutionDescription, HistoryEntry, ListOptions, ListPage, ExecutionSummary } from './client/types';
+export type { StartOptions, IdReusePolicy, GetHandleOptions, ExecutionDescription, PreviousRun, HistoryEntry, ListOptions, ListPage, ExecutionSummary } from './client/types';
 
 export { createRunner, Runner, RunnerState } from './runner/runner';
 export type { RunnerOptions, ResolvedRunnerOptions } from './runner/options';
@@ -28,7 +28,7 @@ export {
 export {
   LeaseflowError, LockTimeoutError, WorkflowAlreadyRunningError, LockNotHeldError, LeaseLostError, ValidationError,
   SerializationError, NonDeterminismError, WorkflowIdConflictError, UnknownWorkflowError, ExecutionNotFoundError,
-  ExecutionFinishedError, CancelledError, TimeoutError, WorkflowFailedError, NonRetryableError, type RecordedError,
+  ExecutionFinishedError, CancelledError, TimeoutError, WorkflowFailedError, WorkflowContinuedAsNewError, NonRetryableError, type RecordedError,
 } from './errors';
 export { toMs, formatMs, type Duration } from './duration';
 export { createLogger, silentLogger, type Logger } from './logger';

@@ -46,6 +46,8 @@ export interface ChildHandle<O> {
 /** The context handed to a workflow body. */
 export interface WorkflowContext {
   readonly executionId: string;
+  /** This run's id (a new one after a reuse or `continueAsNew`). */
+  readonly runId: string;
   readonly workflowName: string;
   /** How many times this execution has been claimed (1 on the first run). */
   readonly attempt: number;

@@ -17,6 +17,7 @@ import { nextRetryDelay, resolveRetryPolicy } from './retry';
 import type { ChildHandle, ChildOptions, StepContext, StepOptions, WorkflowContext } from './context-types';
 import type { WorkflowDefinition } from './define-workflow';
 import type { ExecutionSession } from './session';
+import { defaultChildId } from './runs';
 
 const silent = silentLogger();
 
@@ -44,6 +45,7 @@ export class LiveContext implements WorkflowContext {
   }
 
   get executionId(): string { return this.#s.record.id; }
+  get runId(): string { return this.#s.record.runId; }
   get workflowName(): string { return this.#s.record.workflowName; }
   get attempt(): number { return this.#s.record.attempt; }
   get signal(): AbortSignal { return this.#s.abort.signal; }
@@ -218,7 +220,7 @@ export class LiveContext implements WorkflowContext {
       if (ev.kind === EventKind.cancel) return this.#replayed(ev);
       return this.#childHandle<O>(decodeValue<{ childId: string }>(ev.payload).childId);
     }
-    const childId = options.id ?? `${this.executionId}/${seq}`;
+    const childId = options.id ?? defaultChildId(this.#s.record, seq);
     if (typeof childId !== 'string' || childId.length === 0 || [...childId].length > MAX_EXECUTION_ID_LENGTH) {
       throw new ValidationError(`child id must be a non-empty string of at most ${MAX_EXECUTION_ID_LENGTH} characters`, 'id');
     }
