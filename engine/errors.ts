@@ -125,6 +125,14 @@ export class WorkflowContinuedAsNewError extends LeaseflowError {
   }
 }
 
+/** Compensations (`ctx.compensate()`) that still failed after their retries; the others all ran. */
+export class CompensationError extends LeaseflowError {
+  constructor(readonly failures: { step: string; error: RecordedError }[]) {
+    super('COMPENSATION_FAILED', `${failures.length} compensation(s) failed: ${failures.map((f) => `${f.step} (${f.error.name}: ${f.error.message})`).join('; ')}`,
+      { cause: failures[0] ? reviveError(failures[0].error) : undefined });
+  }
+}
+
 /** The JSON form of an error as stored in history. */
 export interface RecordedError {
   name: string;

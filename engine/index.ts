@@ -8,6 +8,7 @@ export { ExecutionStatus, type WaitFor } from './store/types';
 export { defineWorkflow, type WorkflowDefinition, type WorkflowOptions, type WorkflowFunction, type WorkflowInput, type WorkflowOutput } from './workflow/define-workflow';
 export type { WorkflowContext, StepContext, StepOptions, ChildOptions, ChildHandle } from './workflow/context-types';
 export type { RetryPolicy } from './workflow/retry';
+export { saga } from './workflow/saga';
 
 export { createClient, type Client, type ClientOptions } from './client/client';
 export { WorkflowHandle } from './client/handle';
@@ -28,7 +29,7 @@ export {
 export {
   LeaseflowError, LockTimeoutError, WorkflowAlreadyRunningError, LockNotHeldError, LeaseLostError, ValidationError,
   SerializationError, NonDeterminismError, WorkflowIdConflictError, UnknownWorkflowError, ExecutionNotFoundError,
-  ExecutionFinishedError, CancelledError, TimeoutError, WorkflowFailedError, WorkflowContinuedAsNewError, NonRetryableError, type RecordedError,
+  ExecutionFinishedError, CancelledError, TimeoutError, WorkflowFailedError, WorkflowContinuedAsNewError, CompensationError, NonRetryableError, type RecordedError,
 } from './errors';
 export { toMs, formatMs, type Duration } from './duration';
 export { createLogger, silentLogger, type Logger } from './logger';

@@ -23,11 +23,17 @@ export interface StepContext {
 }
 
 /** Options of `ctx.step`. */
-export interface StepOptions {
+export interface StepOptions<T = unknown> {
   /** Retry policy; layered over the workflow's. */
   retry?: RetryPolicy;
   /** Start-to-close timeout of one attempt; aborts the step's signal and fails the attempt. */
   timeout?: Duration;
+  /**
+   * Saga: undo this step. Registered once the step has committed (also when replayed);
+   * `ctx.compensate()` runs it as the step `compensate:<name>` with this step's retry policy
+   * and timeout, receiving the step's result.
+   */
+  compensate?: (result: T, step: StepContext) => Promise<unknown> | unknown;
 }
 
 /** Options of starting a child. */
@@ -56,7 +62,14 @@ export interface WorkflowContext {
   /** Fires on cancellation or lease loss. */
   readonly signal: AbortSignal;
   /** Run `fn` at most once to a committed result (at least once to completion). */
-  step<T>(name: string, fn: (step: StepContext) => Promise<T> | T, options?: StepOptions): Promise<T>;
+  step<T>(name: string, fn: (step: StepContext) => Promise<T> | T, options?: StepOptions<T>): Promise<T>;
+  /**
+   * Run the compensations of the committed steps that have one, newest first, each as a
+   * checkpointed step `compensate:<step>`; a cancellation arriving meanwhile waits until they are
+   * done. Each runs once: a second call runs only compensations registered since. Throws
+   * CompensationError (after running all) if some still failed after their retries.
+   */
+  compensate(): Promise<void>;
   /** Durable timer. */
   sleep(name: string, duration: Duration): Promise<void>;
   sleep(duration: Duration): Promise<void>;

@@ -18,6 +18,7 @@ import type { ChildHandle, ChildOptions, StepContext, StepOptions, WorkflowConte
 import type { WorkflowDefinition } from './define-workflow';
 import type { ExecutionSession } from './session';
 import { defaultChildId } from './runs';
+import { Compensations, compensationStepName } from './saga';
 
 const silent = silentLogger();
 
@@ -38,6 +39,7 @@ export class LiveContext implements WorkflowContext {
   #s: ExecutionSession;
   #seq = 0;
   #logger: Logger;
+  #saga = new Compensations();
 
   constructor(session: ExecutionSession, logger: Logger) {
     this.#s = session;
@@ -53,11 +55,12 @@ export class LiveContext implements WorkflowContext {
   get log(): Logger { return this.#seq < this.#s.replayEnd ? silent : this.#logger; }
 
   // ── steps ──────────────────────────────────────────────────────────────────────────────
-  async step<T>(name: string, fn: (step: StepContext) => Promise<T> | T, options: StepOptions = {}): Promise<T> {
+  async step<T>(name: string, fn: (step: StepContext) => Promise<T> | T, options: StepOptions<T> = {}): Promise<T> {
     checkName(name, 'step');
+    if (options.compensate !== undefined) compensationStepName(name, options.compensate);
     const seq = this.#seq++;
     const ev = this.#s.match(seq, EventKind.step, name);
-    if (ev) return this.#replayed<T>(ev);
+    if (ev) return this.#saga.add(seq, name, options, this.#replayed<T>(ev));
     const policy = resolveRetryPolicy(options.retry, this.#s.definition.retry, `step "${name}" retry`);
     const timeoutMs = options.timeout === undefined ? undefined : toMs(options.timeout, `step "${name}" timeout`);
     await this.#enterLive(seq);
@@ -68,7 +71,7 @@ export class LiveContext implements WorkflowContext {
         if (outcome.ok) {
           await this.#s.commit({ events: [this.#event(seq, EventKind.step, name, 'completed', outcome.payload, attempt)] });
           this.#s.emit('step:completed', { step: name, seq, attempt });
-          return decodeValue<T>(outcome.payload);
+          return this.#saga.add(seq, name, options, decodeValue<T>(outcome.payload));
         }
         const delay = nextRetryDelay(policy, attempt, outcome.error, Math.random());
         if (delay === null) {
@@ -274,6 +277,12 @@ export class LiveContext implements WorkflowContext {
         });
       }
     });
+  }
+
+  // ── sagas (see saga.ts) ────────────────────────────────────────────────────────────────
+  async compensate(): Promise<void> {
+    const plan = this.#value('compensations', () => this.#saga.plan());
+    await this.#s.shielded(() => this.#saga.run(this, plan));
   }
 
   // ── recorded values ────────────────────────────────────────────────────────────────────

@@ -85,6 +85,8 @@ export class ExecutionSession {
   cancelReason: string | null;
   #draining = new AbortController();
   #cancelDelivered = false;
+  /** > 0 while compensations run: a pending cancellation waits until they are done. */
+  #shield = 0;
   #written: number;
   #buffered: NewEvent[] = [];
   #customStatus: string | null | undefined = undefined;
@@ -130,7 +132,7 @@ export class ExecutionSession {
 
   /** The signal step bodies listen to. */
   stepSignal(): AbortSignal {
-    return this.#cancelDelivered ? this.death.signal : this.abort.signal;
+    return this.#cancelDelivered || this.#shield > 0 ? this.death.signal : this.abort.signal;
   }
 
   get cancelPendingUndelivered(): boolean {
@@ -165,11 +167,17 @@ export class ExecutionSession {
 
   /** Deliver a pending cancellation at `seq`: record it, then throw CancelledError. */
   async deliverCancelAt(seq: number, payload: Record<string, unknown> = {}): Promise<void> {
-    if (!this.cancelPendingUndelivered) return;
+    if (!this.cancelPendingUndelivered || this.#shield > 0) return;
     await this.commit({ events: [{ seq, kind: EventKind.cancel, name: 'cancel', status: 'delivered', payload: JSON.stringify({ reason: this.cancelReason, ...payload }), attempt: 1 }] });
     this.#cancelDelivered = true;
     this.emit('execution:cancel-delivered', { seq });
     throw new CancelledError(this.cancelReason ?? 'cancelled');
+  }
+
+  /** Run `fn` unaffected by a cancellation (compensations): it is delivered after `fn`. */
+  async shielded<T>(fn: () => Promise<T>): Promise<T> {
+    this.#shield++;
+    try { return await fn(); } finally { this.#shield--; }
   }
 
   /**
