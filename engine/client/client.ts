@@ -15,9 +15,8 @@ import { resolveDatabase, type Database, type DbInput } from '../store/database'
 import { findExecution, insertExecution, isDuplicateKeyError, listExecutions } from '../store/executions';
 import { archiveRun } from '../store/runs';
 import { notifier } from '../store/notifier';
-import { MAX_NAME_LENGTH } from '../store/entities';
 import { FINISHED_STATUSES, type ExecutionRecord, type ExecutionStatus, type NewExecution } from '../store/types';
-import { validateWorkflowName, type WorkflowDefinition } from '../workflow/define-workflow';
+import { templateKeyFor, validateWorkflowName, type WorkflowDefinition } from '../workflow/define-workflow';
 import { WorkflowHandle } from './handle';
 import type { GetHandleOptions, ListOptions, ListPage, StartOptions } from './types';
 
@@ -76,14 +75,7 @@ export async function createClient(options: ClientOptions = {}): Promise<Client>
       if (!(opts.startAt instanceof Date) || Number.isNaN(opts.startAt.getTime())) throw new ValidationError('startAt must be a valid Date', 'startAt');
       delayMs = Math.max(delayMs, opts.startAt.getTime() - Date.now());
     }
-    let templateKey: string | null = null;
-    if (def?.template) {
-      const key = def.template.key(input);
-      if (typeof key !== 'string' || key.length === 0 || [...key].length > MAX_NAME_LENGTH) {
-        throw new ValidationError(`template key of "${name}" must be a non-empty string of at most ${MAX_NAME_LENGTH} characters`, 'template.key');
-      }
-      templateKey = key;
-    }
+    const templateKey = def ? templateKeyFor(def, input) : null;
     const runId = uuidv7();
     const row: NewExecution = {
       id, runId, workflowName: name, workflowVersion: def?.version ?? 1, templateKey, templateLimit: def?.template?.limit ?? null,

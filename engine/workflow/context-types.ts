@@ -70,6 +70,13 @@ export interface WorkflowContext {
    * CompensationError (after running all) if some still failed after their retries.
    */
   compensate(): Promise<void>;
+  /**
+   * End this run and start a fresh run of the same id with `input` and an empty history (one
+   * fenced transaction): this run is kept as `{id}#{n}` with status `continued`, the next run
+   * links to it. Validated like a start. Never resolves. Use it to bound the history of a
+   * workflow that loops forever (pollers, entity workflows).
+   */
+  continueAsNew<I>(input: I): Promise<never>;
   /** Durable timer. */
   sleep(name: string, duration: Duration): Promise<void>;
   sleep(duration: Duration): Promise<void>;

@@ -19,6 +19,7 @@ import type { WorkflowDefinition } from './define-workflow';
 import type { ExecutionSession } from './session';
 import { defaultChildId } from './runs';
 import { Compensations, compensationStepName } from './saga';
+import { continueAsNew, prepareContinuation } from './continue-as-new';
 
 const silent = silentLogger();
 
@@ -283,6 +284,16 @@ export class LiveContext implements WorkflowContext {
   async compensate(): Promise<void> {
     const plan = this.#value('compensations', () => this.#saga.plan());
     await this.#s.shielded(() => this.#saga.run(this, plan));
+  }
+
+  // ── continue-as-new (see continue-as-new.ts) ───────────────────────────────────────────
+  async continueAsNew<I>(input: I): Promise<never> {
+    const next = prepareContinuation(this.#s, input);
+    const seq = this.#seq++;
+    const ev = this.#s.match(seq, EventKind.value, 'continueAsNew'); // only a delivered cancellation can be recorded here
+    if (ev) return this.#replayed(ev);
+    await this.#enterLive(seq);
+    return this.#s.track(() => continueAsNew(this.#s, seq, next));
   }
 
   // ── recorded values ────────────────────────────────────────────────────────────────────

@@ -1,0 +1,40 @@
+/**
+ * `ctx.continueAsNew(input)`: end this run and hand over to a fresh run of the same id with an
+ * empty history. The input is validated like a start's before anything is written; the switch
+ * itself is ONE fenced transaction (store/continue-as-new.ts), so a holder that lost its lease
+ * commits nothing and the run it could not end is resumed elsewhere as usual.
+ */
+import { LeaseLostError, NonDeterminismError } from '../errors';
+import { encodeValue } from '../serialization';
+import { uuidv7 } from '../uuid7';
+import { templateKeyFor } from './define-workflow';
+import { checkNothingLeft } from './replay';
+import type { ExecutionSession } from './session';
+
+/** Everything checked before the run may continue (throws ValidationError/SerializationError). */
+export function prepareContinuation(session: ExecutionSession, input: unknown) {
+  const def = session.definition;
+  return {
+    runId: uuidv7(),
+    input: encodeValue(input, `input of continueAsNew of "${def.name}"`, session.payloadLimitBytes),
+    workflowVersion: def.version,
+    templateKey: templateKeyFor(def, input),
+    templateLimit: def.template?.limit ?? null,
+  };
+}
+
+/** Commit the continuation at `position` (the command's place) and end the run. Never resolves. */
+export async function continueAsNew(session: ExecutionSession, position: number, next: ReturnType<typeof prepareContinuation>): Promise<never> {
+  try {
+    // Recorded positions past this one mean the code changed: park, as replay would.
+    checkNothingLeft(session.history, position);
+  } catch (err) {
+    if (err instanceof NonDeterminismError) session.die({ kind: 'fatal', error: err });
+    throw err;
+  }
+  const ok = await session.finish('continued', JSON.stringify({ nextRunId: next.runId }), null, session.record, next);
+  session.die(ok
+    ? { kind: 'continued', runId: next.runId }
+    : { kind: 'lease-lost', error: new LeaseLostError(session.record.id, session.lease.token, 'lease lost before continue-as-new') });
+  return new Promise<never>(() => undefined);
+}
