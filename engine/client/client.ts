@@ -81,7 +81,8 @@ export async function createClient(options: ClientOptions = {}): Promise<Client>
       id, runId, workflowName: name, workflowVersion: def?.version ?? 1, templateKey, templateLimit: def?.template?.limit ?? null,
       input: encoded, parentId: null, parentSeq: null, delayMs,
     };
-    const handle = (rec: Pick<ExecutionRecord, 'runId' | 'firstRunId'>) => new WorkflowHandle(db, id, limit, { runId: rec.runId, firstRunId: rec.firstRunId });
+    // Rows written without a run id (raw SQL) get a handle that follows the id.
+    const handle = (rec: Pick<ExecutionRecord, 'runId' | 'firstRunId'>) => new WorkflowHandle(db, id, limit, rec.runId ? { runId: rec.runId, firstRunId: rec.firstRunId } : undefined);
     for (let attempt = 0; attempt < 5; attempt++) {
       try {
         await insertExecution(sql, sql, row);

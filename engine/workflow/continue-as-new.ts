@@ -4,16 +4,24 @@
  * itself is ONE fenced transaction (store/continue-as-new.ts), so a holder that lost its lease
  * commits nothing and the run it could not end is resumed elsewhere as usual.
  */
-import { LeaseLostError, NonDeterminismError } from '../errors';
+import { LeaseLostError, NonDeterminismError, ValidationError } from '../errors';
+import { MAX_EXECUTION_ID_LENGTH } from '../store/entities';
 import { encodeValue } from '../serialization';
 import { uuidv7 } from '../uuid7';
 import { templateKeyFor } from './define-workflow';
 import { checkNothingLeft } from './replay';
 import type { ExecutionSession } from './session';
 
+/** Room an archived run's `#n` suffix needs. */
+const ARCHIVE_SUFFIX_ROOM = 12;
+
 /** Everything checked before the run may continue (throws ValidationError/SerializationError). */
 export function prepareContinuation(session: ExecutionSession, input: unknown) {
   const def = session.definition;
+  // The ended run is kept as `{id}#{n}`: that must fit an execution id.
+  if ([...session.record.id].length + ARCHIVE_SUFFIX_ROOM > MAX_EXECUTION_ID_LENGTH) {
+    throw new ValidationError(`execution id "${session.record.id}" is too long to continue as new (at most ${MAX_EXECUTION_ID_LENGTH - ARCHIVE_SUFFIX_ROOM} characters)`, 'id');
+  }
   return {
     runId: uuidv7(),
     input: encodeValue(input, `input of continueAsNew of "${def.name}"`, session.payloadLimitBytes),

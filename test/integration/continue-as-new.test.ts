@@ -121,9 +121,13 @@ describeEachDb(__filename, 'continue-as-new', (ctx) => {
       }
       return { errors, k: s.k };
     });
+    const longKid = defineWorkflow({ name: 'long-kid' }, async (wctx) => wctx.continueAsNew(1).catch((err: Error & { field?: string }) => `${err.name}:${err.field}`));
+    const longParent = defineWorkflow({ name: 'long-parent' }, async (wctx) => wctx.child(longKid, undefined, { id: 'k'.repeat(195) }));
     const h = await client.start(bad, { k: 'ok' }, { id: 'bad-continue' });
-    await drive(ctx.db, [bad]);
+    const h2 = await client.start(longParent, undefined, { id: 'long-parent' });
+    await drive(ctx.db, [bad, longParent, longKid]);
     expect(await h.result()).toEqual({ errors: ['SerializationError:', 'ValidationError:template.key'], k: 'ok' });
     expect((await h.describe()).runNumber).toBe(1);
+    expect(await h2.result()).toBe('ValidationError:id'); // its run could not be archived as {id}#n
   });
 });
