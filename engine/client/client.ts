@@ -13,7 +13,7 @@ import { silentLogger } from '../logger';
 import { DEFAULT_PAYLOAD_LIMIT_BYTES, decodeValue, encodeValue } from '../serialization';
 import { resolveDatabase, type Database, type DbInput } from '../store/database';
 import { findExecution, insertExecution, isDuplicateKeyError, listExecutions } from '../store/executions';
-import { archiveRun } from '../store/runs';
+import { archiveRun, findRun } from '../store/runs';
 import { notifier } from '../store/notifier';
 import { FINISHED_STATUSES, type ExecutionRecord, type ExecutionStatus, type NewExecution } from '../store/types';
 import { templateKeyFor, validateWorkflowName, type WorkflowDefinition } from '../workflow/define-workflow';
@@ -92,8 +92,10 @@ export async function createClient(options: ClientOptions = {}): Promise<Client>
       } catch (err) {
         if (!isDuplicateKeyError(err)) throw err;
       }
-      const existing = await findExecution(sql, sql, id);
+      let existing = await findExecution(sql, sql, id);
       if (!existing) continue; // archived meanwhile: try again
+      // A chain that continued as new was started with its first run's input: compare with that.
+      if (existing.continuedFrom) existing = { ...existing, input: (await findRun(sql, sql, existing.firstRunId))?.input ?? existing.input, runId: existing.firstRunId };
       const same = existing.workflowName === name && isDeepStrictEqual(decodeValue(existing.input), decodeValue(encoded));
       const reusable = isFinished(existing.status) && (policy === 'allow-duplicate' || (policy === 'allow-duplicate-failed-only' && existing.status !== 'completed'));
       if (reusable) {

@@ -56,6 +56,11 @@ describeEachDb(__filename, 'continue-as-new', (ctx) => {
     expect(err).toMatchObject({ code: 'WORKFLOW_CONTINUED_AS_NEW', runId: firstRun, nextRunId: d.previousRuns[2].runId });
     expect(await strict.describe()).toMatchObject({ id: 'poller-1#1', status: 'continued', runNumber: 1 });
     expect(await strict.history()).toHaveLength(5);
+
+    // Starting the chain again with its original input is idempotent (bound to the chain).
+    const again = await client.start(poller, { done: 0, total: 23, every: 5, sum: 0 }, { id: 'poller-1' });
+    expect(again.runId).toBe(firstRun);
+    expect(await again.result()).toEqual(out);
   });
 
   test('signals not consumed by a run are delivered to the run it continued as', async () => {
