@@ -32,7 +32,7 @@ const say = (line: string) => out(`${stamp()} ${line}`);
 
 /** Drop and re-create the run's database, migrate it, add the side table; returns an admin handle. */
 async function freshDatabase(url: string, dbName: string): Promise<Database> {
-  const boot = await openDatabase(url, { poolMax: 1 });
+  const boot = await openDatabase(url, { poolMax: 1, createDatabase: true });
   try {
     await boot.sql.run(`DROP DATABASE IF EXISTS \`${dbName}\``);
     await boot.sql.run(`CREATE DATABASE \`${dbName}\` CHARACTER SET utf8mb4`);

@@ -59,7 +59,7 @@ async function main(): Promise<void> {
   const executions = Number(argValue('--executions') ?? 4);
   const ttlMs = toMs(ttl);
   const pollMs = toMs(poll);
-  const db = await openDatabase(url);
+  const db = await openDatabase(url, { createDatabase: true });
   try {
     await db.migrate();
     await createAttemptsTable(db);

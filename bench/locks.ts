@@ -58,7 +58,7 @@ async function main(): Promise<void> {
   const url = arg('db', DEFAULT_URL);
   const iterations = Number(arg('iterations', '500'));
   const rounds = Number(arg('rounds', '50'));
-  const db = await openDatabase(url);
+  const db = await openDatabase(url, { createDatabase: true });
   try {
     await db.migrate();
     await db.sql.run("DELETE FROM distributed_locks WHERE lock_key LIKE 'bench:%'");

@@ -10,7 +10,7 @@ import { argValue } from './args';
 async function main(): Promise<void> {
   const url = argValue('--db') ?? 'mariadb://root@127.0.0.1:3306/leaseflow_bench_steps';
   const steps = Number(argValue('--steps') ?? 1000);
-  const db = await openDatabase(url, { poolMax: 1 });
+  const db = await openDatabase(url, { poolMax: 1, createDatabase: true });
   await db.migrate();
   await db.sql.run('DELETE FROM workflow_events');
   await db.sql.run('DELETE FROM workflow_executions');

@@ -27,9 +27,9 @@ export {
 } from './locks';
 
 export {
-  LeaseflowError, LockTimeoutError, WorkflowAlreadyRunningError, LockNotHeldError, LeaseLostError, ValidationError,
+  LeaseflowError, StoreUnavailableError, StoreAuthError, DatabaseNotFoundError, LockTimeoutError, WorkflowAlreadyRunningError, LockNotHeldError, LeaseLostError, ValidationError,
   SerializationError, NonDeterminismError, WorkflowIdConflictError, UnknownWorkflowError, ExecutionNotFoundError,
-  ExecutionFinishedError, CancelledError, TimeoutError, WorkflowFailedError, WorkflowContinuedAsNewError, CompensationError, NonRetryableError, type RecordedError,
+  ExecutionFinishedError, ExecutionNotResumableError, TerminatedError, CancelledError, TimeoutError, WorkflowFailedError, WorkflowContinuedAsNewError, CompensationError, NonRetryableError, type RecordedError,
 } from './errors';
 export { toMs, formatMs, type Duration } from './duration';
 export { createLogger, silentLogger, type Logger } from './logger';

@@ -1,8 +1,11 @@
 /**
- * A small argv parser for the `leaseflow` command line (no dependency): long options
- * (`--name value`, `--name=value`), boolean flags, `-h`, `--` and positionals. Unknown options,
- * missing values and malformed numbers/JSON/durations are `UsageError`s (exit code 2).
+ * Arguments of the `leaseflow` command line, parsed by node:util `parseArgs` (strict: unknown
+ * options, missing values and stray positionals are errors). Everything wrong with how a
+ * command was called is a `UsageError` (exit code 2), as are malformed numbers, JSON and
+ * durations; `--input @file.json` and `--input -` (stdin) are read here too.
  */
+import { readFile } from 'node:fs/promises';
+import { parseArgs as parseArgv } from 'node:util';
 import { toMs } from '../engine';
 
 /** A mistake in how the command was called (exit code 2). */
@@ -39,40 +42,33 @@ export const GLOBAL_OPTIONS: OptionSpec = {
   help: { type: 'boolean', short: 'h', description: 'show help' },
 };
 
+/** The `--json` option of read commands. */
+export const JSON_OPTION: OptionSpec = {
+  json: { type: 'boolean', description: 'print JSON (one document on stdout) instead of text' },
+};
+
 /** Parse `argv` against `spec` (plus the global options). */
 export function parseArgs(argv: readonly string[], spec: OptionSpec, where: string): ParsedArgs {
   const all: OptionSpec = { ...GLOBAL_OPTIONS, ...spec };
-  const shorts = new Map(Object.entries(all).filter(([, d]) => d.short).map(([name, d]) => [d.short as string, name]));
-  const options: ParsedArgs['options'] = {};
-  const positionals: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const token = argv[i];
-    if (token === '--') { positionals.push(...argv.slice(i + 1)); break; }
-    let name: string | undefined;
-    let inline: string | undefined;
-    if (token.startsWith('--') && token.length > 2) {
-      const eq = token.indexOf('=');
-      name = eq === -1 ? token.slice(2) : token.slice(2, eq);
-      inline = eq === -1 ? undefined : token.slice(eq + 1);
-    } else if (/^-[A-Za-z]$/.test(token)) {
-      name = shorts.get(token.slice(1));
-      if (!name) throw new UsageError(`unknown option ${token} for ${where} (see --help)`);
-    } else {
-      positionals.push(token);
-      continue;
-    }
-    const def = Object.prototype.hasOwnProperty.call(all, name) ? all[name] : undefined;
-    if (!def) throw new UsageError(`unknown option --${name} for ${where} (see --help)`);
-    if (def.type === 'boolean') {
-      if (inline !== undefined) throw new UsageError(`option --${name} takes no value`);
-      options[name] = true;
-      continue;
-    }
-    const value = inline ?? argv[++i];
-    if (value === undefined || (inline === undefined && value.startsWith('--'))) throw new UsageError(`option --${name} needs a value${def.arg ? ` (${def.arg})` : ''}`);
-    options[name] = value;
+  const options = Object.fromEntries(Object.entries(all).map(([name, d]) => [name, d.short ? { type: d.type, short: d.short } : { type: d.type }]));
+  try {
+    const { values, positionals } = parseArgv({ args: [...argv], options, strict: true, allowPositionals: true });
+    return { options: values as ParsedArgs['options'], positionals };
+  } catch (err) {
+    throw new UsageError(`${usageMessage(err as Error & { code?: string })} for ${where} (see --help)`);
   }
-  return { options, positionals };
+}
+
+/** node's parseArgs messages, shortened to what the user typed wrong. */
+function usageMessage(err: Error & { code?: string }): string {
+  const option = /'(-[^' ]+)/.exec(err.message)?.[1];
+  switch (err.code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION': return `unknown option ${option ?? err.message}`;
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      return /argument missing|requires? an? argument/i.test(err.message) || /<value>' argument missing/.test(err.message)
+        ? `option ${option ?? ''} needs a value` : `option ${option ?? ''}: ${err.message}`;
+    default: return err.message;
+  }
 }
 
 /** A string option, or undefined. */
@@ -106,11 +102,36 @@ export function duration(args: ParsedArgs, name: string): string | undefined {
 export function json(args: ParsedArgs, name: string): unknown {
   const v = str(args, name);
   if (v === undefined) return undefined;
+  return parseJson(v, `--${name}`);
+}
+
+function parseJson(text: string, what: string): unknown {
   try {
-    return JSON.parse(v) as unknown;
+    return JSON.parse(text) as unknown;
   } catch (err) {
-    throw new UsageError(`--${name} is not valid JSON: ${(err as Error).message}`);
+    throw new UsageError(`${what} is not valid JSON: ${(err as Error).message}`);
   }
+}
+
+/**
+ * A JSON option that may also come from a file (`@path.json`) or stdin (`-`): no size limit
+ * but the store's payload limit, so inputs too long for a command line can be sent.
+ */
+export async function jsonInput(args: ParsedArgs, name: string, readStdin: () => Promise<string>): Promise<unknown> {
+  const v = str(args, name);
+  if (v === undefined) return undefined;
+  if (v === '-') return parseJson(await readStdin(), `--${name} - (stdin)`);
+  if (v.startsWith('@')) {
+    const file = v.slice(1);
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (err) {
+      throw new UsageError(`--${name} ${v}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+    return parseJson(text, `--${name} ${v}`);
+  }
+  return parseJson(v, `--${name}`);
 }
 
 /** Exactly the positionals named in `names` (usage error otherwise). */

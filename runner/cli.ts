@@ -1,33 +1,25 @@
 /**
- * `leaseflow` — the command line. Finds the command, parses its options, runs it, and turns
- * any error into ONE line on stderr (`leaseflow: <message>`) with exit code 2 for usage errors
- * and 1 for everything else. Each command lives in runner/commands/.
+ * `leaseflow` — the command line. Finds the command (registered in commands/index.ts), parses
+ * its options, runs it, and turns any error into ONE line on stderr (`leaseflow: <message>`)
+ * with the exit code of its class (exit-codes.ts).
  */
-import { LeaseflowError, ValidationError } from '../engine';
+import { LeaseflowError } from '../engine';
 import { helpText, parseArgs, UsageError } from './cli-args';
-import type { Command, Io } from './commands/command';
-import { migrateCommand } from './commands/migrate';
-import { runnerCommand } from './commands/runner';
-import { startCommand } from './commands/start';
-import { listCommand } from './commands/list';
-import { showCommand } from './commands/show';
-import { cancelCommand, signalCommand } from './commands/signal';
-import { locksCommand } from './commands/locks';
-import { runnersCommand } from './commands/runners';
-import { devCommand } from './commands/dev';
+import { NotMigratedError, type Io } from './commands/command';
+import { COMMANDS, findCommand } from './commands';
+import { exitCodeOf, EXIT } from './exit-codes';
 
-/** Every command, in the order `--help` lists them. */
-export const COMMANDS: readonly Command[] = [
-  devCommand, runnerCommand, migrateCommand, startCommand, listCommand, showCommand, signalCommand, cancelCommand, locksCommand, runnersCommand,
-];
+export { COMMANDS } from './commands';
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
   return 'usage: leaseflow <command> [options]   (global: --db URL, -h/--help)\n\n' +
     'leaseflow — durable workflows with a lease scheduler on MySQL/MariaDB or SQLite.\n\ncommands:\n' +
-    COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n') +
+    COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}${c.aliases ? ` (alias: ${c.aliases.join(', ')})` : ''}`).join('\n') +
     '\n\nThe store is --db URL, else LEASEFLOW_DB_URL, else sqlite:./.leaseflow/leaseflow.db.\n' +
-    'Run `leaseflow <command> --help` for the options of a command.\n';
+    'Run `leaseflow <command> --help` for the options of a command.\n\n' +
+    `exit codes: 0 ok, ${EXIT.usage} usage, ${EXIT.notFound} not found, ${EXIT.conflict} conflict, ${EXIT.storeUnavailable} store unavailable, ` +
+    `${EXIT.workflowFailed} workflow failed (--wait, result), 1 anything else\n`;
 }
 
 /** The command name: the first argument that is neither an option nor the value of --db. */
@@ -46,7 +38,7 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
   try {
     const { name, rest } = splitCommand(argv);
     if (name === undefined || name === 'help') {
-      const topic = name === 'help' ? COMMANDS.find((c) => c.name === rest.find((a) => !a.startsWith('-'))) : undefined;
+      const topic = name === 'help' ? findCommand(rest.find((a) => !a.startsWith('-')) ?? '') : undefined;
       if (topic) {
         io.out(helpText(topic.usage, topic.description, topic.options));
         return 0;
@@ -56,7 +48,7 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
       (asked ? io.out : io.err)(mainHelp());
       return asked ? 0 : 2;
     }
-    const command = COMMANDS.find((c) => c.name === name);
+    const command = findCommand(name);
     if (!command) throw new UsageError(`unknown command "${name}" (commands: ${COMMANDS.map((c) => c.name).join(', ')})`);
     const args = parseArgs(rest, command.options, `"${command.name}"`);
     if (args.options.help) {
@@ -67,13 +59,13 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
   } catch (err) {
     io.err(`leaseflow: ${errorLine(err)}\n`);
     if (io.env.LEASEFLOW_DEBUG && err instanceof Error && err.stack) io.err(`${err.stack}\n`);
-    return err instanceof UsageError || err instanceof ValidationError ? 2 : 1;
+    return exitCodeOf(err);
   }
 }
 
 /** One line that says what went wrong. */
 function errorLine(err: unknown): string {
-  if (err instanceof LeaseflowError || err instanceof UsageError) return firstLine(err.message);
+  if (err instanceof LeaseflowError || err instanceof UsageError || err instanceof NotMigratedError) return firstLine(err.message);
   if (err instanceof Error) {
     const code = (err as { code?: unknown }).code;
     const text = firstLine(err.message) || err.name;
@@ -93,6 +85,7 @@ export function main(argv: readonly string[]): void {
     err: (t) => void process.stderr.write(t),
     env: process.env,
     isTTY: process.stdout.isTTY === true,
+    readStdin,
   };
   const exit = (code: number) => {
     process.exitCode = code;
@@ -103,6 +96,13 @@ export function main(argv: readonly string[]): void {
     process.stderr.write(`leaseflow: ${String(err)}\n`);
     exit(1);
   });
+}
+
+/** All of stdin as text (any size). */
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 if (require.main === module) main(process.argv.slice(2));

@@ -1,6 +1,7 @@
 /**
  * Runner replicas as child processes (the `runner --replicas N` command and the dev demo):
- * each is `replica-main.ts` forked through tsx with its own environment, its output split into
+ * each is `replica-main` forked with its own environment (the compiled .js under plain node; the
+ * .ts through tsx in a source checkout), its output split into
  * lines for the caller, its runner id reported over IPC once it is ready. Children get their
  * own process group so a terminal Ctrl-C reaches only the parent, which signals each child once.
  */
@@ -36,18 +37,18 @@ export interface StartReplicasOptions {
   cwd?: string;
 }
 
-/** The `--import` hook that lets plain node run TypeScript (tsx). */
-function tsxLoader(): string {
-  return pathToFileURL(require.resolve('tsx')).href;
+/** Node flags for the replica entry: tsx's `--import` hook when this file runs as TypeScript. */
+function execArgv(): string[] {
+  return __filename.endsWith('.ts') ? ['--import', pathToFileURL(require.resolve('tsx')).href] : [];
 }
 
 /** Fork `count` runner replicas. */
 export function startReplicas(opts: StartReplicasOptions): Replica[] {
-  const entry = join(__dirname, 'replica-main.ts');
-  const loader = tsxLoader();
+  const entry = join(__dirname, `replica-main${__filename.endsWith('.ts') ? '.ts' : '.js'}`);
+  const flags = execArgv();
   return Array.from({ length: opts.count }, (_, i) => {
     const child = fork(entry, [], {
-      cwd: opts.cwd, env: opts.env, execArgv: ['--import', loader], stdio: ['ignore', 'pipe', 'pipe', 'ipc'], detached: true,
+      cwd: opts.cwd, env: opts.env, execArgv: flags, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], detached: true,
     });
     let exitedResolve!: (v: { code: number | null; signal: NodeJS.Signals | null }) => void;
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => (exitedResolve = r));

@@ -18,7 +18,7 @@ async function main(): Promise<void> {
   ];
   for (const t of targets) {
     if (t.folder === 'sqlite') rmSync('./tmp/migration-scratch.db', { force: true });
-    const db = await openDatabase(t.url);
+    const db = await openDatabase(t.url, { createDatabase: true });
     if (t.folder === 'mysql') await db.sql.run('DROP DATABASE IF EXISTS leaseflow_migration_scratch').then(() => db.sql.run('CREATE DATABASE leaseflow_migration_scratch'));
     await db.close();
     const fresh = await openDatabase(t.url);

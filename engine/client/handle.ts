@@ -6,7 +6,8 @@
  * — without a run id (`client.getHandle(id)`, `handle.latest()`) — to whichever run holds the id.
  */
 import { toMs, type Duration } from '../duration';
-import { CancelledError, ExecutionFinishedError, ExecutionNotFoundError, recordError, reviveError, TimeoutError, ValidationError, WorkflowContinuedAsNewError, WorkflowFailedError, type RecordedError } from '../errors';
+import { CancelledError, ExecutionFinishedError, ExecutionNotFoundError, recordError, reviveError, TerminatedError, TimeoutError, ValidationError, WorkflowContinuedAsNewError, WorkflowFailedError, type RecordedError } from '../errors';
+import { resumeExecution, terminateExecution } from '../store/operator';
 import { decodeValue, encodeValue } from '../serialization';
 import { cancelUnstarted, findExecution, requestCancel, wakeExecution } from '../store/executions';
 import { loadHistory } from '../store/events';
@@ -128,6 +129,28 @@ export class WorkflowHandle<O = unknown> {
     const ch = notifier(this.#db.url);
     if (cancelledNow) ch.emit('finished', this.executionId);
     ch.emit('work');
+  }
+
+  /**
+   * Stop the execution now, without its cooperation or compensation: it ends `cancelled` with a
+   * TerminatedError, and a runner still running it is fenced out (its next write is refused).
+   */
+  async terminate(reason = 'terminated by operator'): Promise<void> {
+    const { id } = await this.#load();
+    await terminateExecution(this.#db.sql, id, JSON.stringify(recordError(new TerminatedError(reason))));
+    const ch = notifier(this.#db.url);
+    ch.emit('finished', id);
+    ch.emit('work');
+  }
+
+  /**
+   * Run a failed execution again from its failed step (history before it is replayed, the step
+   * runs afresh; the failed attempt's event is kept under `<id>#retry-<n>`).
+   */
+  async resume(): Promise<{ retriedSeq: number | null }> {
+    const out = await resumeExecution(this.#db.sql, (await this.#load()).id);
+    notifier(this.#db.url).emit('work');
+    return out;
   }
 
   /** Status, attempts, lease holder, template, timings. */

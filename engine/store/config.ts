@@ -2,13 +2,12 @@
  * MikroORM configuration for a parsed connection URL: the same settings serve the engine
  * (`openDatabase`) and the MikroORM CLI (`mikro-orm.config.ts`). UTC everywhere, datetime(6),
  * binary NO PAD collation on MySQL-family tables so keys compare exactly ('a' ≠ 'A' ≠ 'a ').
+ * Only the dialect's own driver package is loaded, and the migrator only when used (MikroORM
+ * requires @mikro-orm/migrations on first use): a CLI read on SQLite starts in well under 1 s.
  */
 import type { Options } from '@mikro-orm/core';
-import { defineConfig as defineMySql } from '@mikro-orm/mysql';
-import { defineConfig as defineMariaDb } from '@mikro-orm/mariadb';
-import { defineConfig as defineLibSql } from '@mikro-orm/libsql';
-import { Migrator } from '@mikro-orm/migrations';
 import type { Logger } from 'pino';
+import { toMs, type Duration } from '../duration';
 import { buildEntities } from './entities';
 import type { ConnectionSettings } from './dialect';
 import { mikroLoggerFactory } from '../logger';
@@ -25,14 +24,18 @@ export interface StoreTuning {
   poolMax?: number;
   /** Log every SQL statement at debug level through `logger`. @default false */
   debugSql?: boolean;
+  /** How long one connection attempt to a MySQL-family server may take ('10s', or ms). @default '10s' */
+  connectTimeout?: Duration;
 }
+
+/** Default bound of one connection attempt. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
 /** Build the MikroORM options for one store. */
 export function buildOrmConfig(settings: ConnectionSettings, logger: Logger, tuning: StoreTuning = {}): Options {
   const common = {
     entities: buildEntities(settings.dialect),
     discovery: { requireEntitiesArray: true, warnWhenNoEntities: false },
-    extensions: [Migrator],
     loggerFactory: mikroLoggerFactory(logger),
     debug: tuning.debugSql ? (['query', 'query-params'] as ('query' | 'query-params')[]) : false,
     forceUtcTimezone: true,
@@ -46,6 +49,7 @@ export function buildOrmConfig(settings: ConnectionSettings, logger: Logger, tun
     emit: 'ts' as const,
   };
   if (settings.dialect === 'sqlite') {
+    const { defineConfig: defineLibSql } = require('@mikro-orm/libsql') as typeof import('@mikro-orm/libsql');
     return defineLibSql({
       ...common,
       dbName: settings.dbName,
@@ -71,7 +75,9 @@ export function buildOrmConfig(settings: ConnectionSettings, logger: Logger, tun
       migrations: { ...migrations, migrationsList: sqliteMigrations, transactional: false, allOrNothing: false },
     }) as Options;
   }
-  const define = settings.dialect === 'mariadb' ? defineMariaDb : defineMySql;
+  const define = settings.dialect === 'mariadb'
+    ? (require('@mikro-orm/mariadb') as typeof import('@mikro-orm/mariadb')).defineConfig
+    : (require('@mikro-orm/mysql') as typeof import('@mikro-orm/mysql')).defineConfig;
   return define({
     ...common,
     host: settings.host,
@@ -82,6 +88,7 @@ export function buildOrmConfig(settings: ConnectionSettings, logger: Logger, tun
     charset: 'utf8mb4',
     collate: settings.dialect === 'mariadb' ? MARIADB_COLLATION : MYSQL_COLLATION,
     timezone: '+00:00',
+    driverOptions: { connection: { connectTimeout: tuning.connectTimeout === undefined ? DEFAULT_CONNECT_TIMEOUT_MS : toMs(tuning.connectTimeout, 'connectTimeout') } },
     pool: {
       min: 0, max: tuning.poolMax ?? 10,
       // Every transaction leaseflow runs is READ COMMITTED (SKIP LOCKED claims deadlock under

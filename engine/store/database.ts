@@ -2,18 +2,25 @@
  * `openDatabase(url)`: the one handle that opens, migrates and closes a leaseflow store.
  * Every other part of the engine takes this handle (or a URL it opens itself). Migrating is
  * idempotent and safe to race: MySQL-family servers serialise it with GET_LOCK, SQLite with
- * a lock file beside the database, and a loser re-checks instead of failing.
+ * a lock file beside the database, and a loser re-checks instead of failing. Opening never
+ * creates a database or SQLite file unless `createDatabase` is set: a mistyped name is a
+ * DatabaseNotFoundError, not a new empty store. Connection failures become typed errors.
  */
-import { MikroORM } from '@mikro-orm/core';
+import { MikroORM, type IMigrator } from '@mikro-orm/core';
 import type { AbstractSqlConnection } from '@mikro-orm/knex';
 import type { Logger } from 'pino';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DEFAULT_DB_URL, parseDbUrl, type ConnectionSettings, type Dialect } from './dialect';
-import { buildOrmConfig, type StoreTuning } from './config';
+import { buildOrmConfig, DEFAULT_CONNECT_TIMEOUT_MS, type StoreTuning } from './config';
+import { toMs } from '../duration';
 import { createSqlStore, type SqlStore } from './sql';
 import { withFileLock } from './file-lock';
+import { mysqlMigrations } from './migrations/mysql';
+import { sqliteMigrations } from './migrations/sqlite';
 import { silentLogger } from '../logger';
+import { DatabaseNotFoundError, ValidationError } from '../errors';
+import { toConnectError } from './connect-errors';
 
 /** An opened leaseflow store. */
 export interface Database {
@@ -37,7 +44,11 @@ export interface Database {
 export interface OpenDatabaseOptions extends StoreTuning {
   /** Logger for store messages (MikroORM's included). @default silent */
   logger?: Logger;
-  /** Create a missing MySQL database. @default true */
+  /**
+   * Create the database (MySQL family) or the SQLite file (and its folder) when missing; without
+   * it a missing one is a DatabaseNotFoundError. Only `leaseflow migrate --create` and the dev
+   * demo on the embedded default set it. @default false
+   */
   createDatabase?: boolean;
 }
 
@@ -53,14 +64,26 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 export async function openDatabase(url: string = DEFAULT_DB_URL, options: OpenDatabaseOptions = {}): Promise<Database> {
   const settings = parseDbUrl(url);
   const logger = options.logger ?? silentLogger();
-  if (settings.dialect === 'sqlite' && settings.dbName !== ':memory:') mkdirSync(dirname(settings.dbName), { recursive: true });
+  const create = options.createDatabase === true;
+  const connectTimeoutMs = resolveConnectTimeout(options);
+  if (settings.dialect === 'sqlite' && settings.dbName !== ':memory:') {
+    // libsql creates a missing file on open: check first.
+    if (!existsSync(settings.dbName)) {
+      if (!create) throw new DatabaseNotFoundError(settings.dbName, '(no such SQLite file)');
+      mkdirSync(dirname(settings.dbName), { recursive: true });
+    }
+  }
   if (settings.dialect !== 'sqlite') {
-    const server = await prepareMySqlServer(settings, logger, options.createDatabase !== false);
+    const server = await prepareMySqlServer(settings, logger, create, connectTimeoutMs).catch((err: unknown) => {
+      throw toConnectError(err, settings, connectTimeoutMs);
+    });
     // A mysql:// URL that reaches MariaDB gets the MariaDB driver: the MySQL driver mis-reads
     // MariaDB's JSON and never sees a clean schema diff there (TOOLCHAIN pitfall 3).
     if (server.mariadb) settings.dialect = 'mariadb';
   }
-  const orm = await MikroORM.init(buildOrmConfig(settings, logger, options));
+  const orm = await MikroORM.init(buildOrmConfig(settings, logger, options)).catch((err: unknown) => {
+    throw toConnectError(err, settings, connectTimeoutMs);
+  });
   const conn = orm.em.getConnection() as unknown as AbstractSqlConnection;
   const sql = createSqlStore(conn, settings.dialect);
   let closed = false;
@@ -71,8 +94,15 @@ export async function openDatabase(url: string = DEFAULT_DB_URL, options: OpenDa
     url: settings.display,
     sql,
     async pendingMigrations() {
-      const pending = await orm.getMigrator().getPendingMigrations();
-      return pending.map((m) => m.name);
+      // Plain SQL against the migrations table instead of the migrator: a CLI read does not load
+      // @mikro-orm/migrations (and umzug) just to learn that nothing is pending.
+      const known = (settings.dialect === 'sqlite' ? sqliteMigrations : mysqlMigrations).map((m) => m.name);
+      const table = settings.dialect === 'sqlite'
+        ? await sql.all("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'leaseflow_migrations'")
+        : await sql.all("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'leaseflow_migrations'");
+      if (table.length === 0) return known;
+      const applied = new Set((await sql.all<{ name: string }>('SELECT name FROM leaseflow_migrations')).map((r) => r.name));
+      return known.filter((name) => !applied.has(name));
     },
     async migrate() {
       if (settings.dialect === 'sqlite') {
@@ -83,7 +113,7 @@ export async function openDatabase(url: string = DEFAULT_DB_URL, options: OpenDa
         return withFileLock(`${settings.dbName}.migrate.lock`, async () => {
           await conn.execute('BEGIN IMMEDIATE', [], 'run');
           try {
-            await orm.getMigrator().up();
+            await migratorOf(orm).up();
             await conn.execute('COMMIT', [], 'run');
           } catch (err) {
             await conn.execute('ROLLBACK', [], 'run').catch(() => undefined);
@@ -126,14 +156,26 @@ export async function resolveDatabase(db: DbInput, options: OpenDatabaseOptions 
   return { db: opened, owned: true };
 }
 
+/**
+ * The migrator, its package loaded and registered on first use (not at open: a CLI read never
+ * needs it). Registered explicitly because MikroORM's own fallback resolves the package from
+ * the working directory, which is wrong for an installed `leaseflow` binary.
+ */
+function migratorOf(orm: MikroORM): IMigrator {
+  if (!orm.config.getExtension('@mikro-orm/migrator')) {
+    (require('@mikro-orm/migrations') as typeof import('@mikro-orm/migrations')).Migrator.register(orm);
+  }
+  return orm.getMigrator();
+}
+
 async function migrateWithRetry(orm: MikroORM): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
-      await orm.getMigrator().up();
+      await migratorOf(orm).up();
       return;
     } catch (err) {
       // A racing process may have applied the same migration first: re-check before failing.
-      const pending = await orm.getMigrator().getPendingMigrations().catch(() => null);
+      const pending = await migratorOf(orm).getPendingMigrations().catch(() => null);
       if (pending && pending.length === 0) return;
       if (attempt >= 5) throw err;
       await sleep(100 * attempt);
@@ -141,14 +183,29 @@ async function migrateWithRetry(orm: MikroORM): Promise<void> {
   }
 }
 
-/** Ask the server what it is and create the database if asked to; one short admin connection. */
-async function prepareMySqlServer(settings: ConnectionSettings, logger: Logger, create: boolean): Promise<{ mariadb: boolean }> {
-  const admin = await MikroORM.init(buildOrmConfig({ ...settings, dbName: 'information_schema' }, logger, { poolMax: 1 }));
+function resolveConnectTimeout(options: OpenDatabaseOptions): number {
+  if (options.connectTimeout === undefined) return DEFAULT_CONNECT_TIMEOUT_MS;
+  const ms = toMs(options.connectTimeout, 'connectTimeout');
+  if (ms < 1) throw new ValidationError('connectTimeout must be at least 1 ms', 'connectTimeout');
+  return ms;
+}
+
+/**
+ * Ask the server what it is, check the database exists and create it if asked to: one short
+ * admin connection whose connect attempt is bounded by `connectTimeoutMs` (no pool retries).
+ */
+async function prepareMySqlServer(settings: ConnectionSettings, logger: Logger, create: boolean, connectTimeoutMs: number): Promise<{ mariadb: boolean }> {
+  const config = buildOrmConfig({ ...settings, dbName: 'information_schema' }, logger, { poolMax: 1, connectTimeout: connectTimeoutMs });
+  const admin = await MikroORM.init({ ...config, driverOptions: { ...(config.driverOptions as object), acquireConnectionTimeout: connectTimeoutMs } });
   try {
     const conn = admin.em.getConnection() as unknown as AbstractSqlConnection;
     const [row] = await conn.execute<{ v: string }[]>('SELECT VERSION() AS v', [], 'all');
-    // The name was validated to [A-Za-z0-9_$] by parseDbUrl, so quoting it as an identifier is safe.
-    if (create) await conn.execute(`CREATE DATABASE IF NOT EXISTS \`${settings.dbName}\` CHARACTER SET utf8mb4`, [], 'run');
+    const found = await conn.execute<unknown[]>('SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [settings.dbName], 'all');
+    if (found.length === 0) {
+      if (!create) throw new DatabaseNotFoundError(settings.dbName, `on ${settings.host}:${settings.port}`);
+      // The name was validated to [A-Za-z0-9_$] by parseDbUrl, so quoting it as an identifier is safe.
+      await conn.execute(`CREATE DATABASE IF NOT EXISTS \`${settings.dbName}\` CHARACTER SET utf8mb4`, [], 'run');
+    }
     return { mariadb: /mariadb/i.test(String(row?.v ?? '')) };
   } finally {
     await admin.close(true);

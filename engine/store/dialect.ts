@@ -37,7 +37,7 @@ export function parseDbUrl(url: string): ConnectionSettings {
   try {
     parsed = new URL(url);
   } catch {
-    throw new ValidationError(`database URL "${url}" is not a valid URL (expected mysql://, mariadb:// or sqlite:)`, 'db');
+    throw new ValidationError(`database URL "${maskUrlText(url)}" is not a valid URL (expected mysql://, mariadb:// or sqlite:)`, 'db');
   }
   const scheme = parsed.protocol.replace(/:$/, '');
   if (scheme !== 'mysql' && scheme !== 'mariadb') {
@@ -56,6 +56,14 @@ export function parseDbUrl(url: string): ConnectionSettings {
     dbName,
     display: mask(parsed),
   };
+}
+
+/**
+ * Mask the password of anything that looks like `scheme://user:password@host` in `text`, even
+ * when it does not parse as a URL (an unescaped `@` or `/` in the password).
+ */
+export function maskUrlText(text: string): string {
+  return text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)(.*)@(?=[^@]*$)/i, '$1***@');
 }
 
 function mask(u: URL): string {

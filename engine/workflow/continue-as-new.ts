@@ -11,6 +11,7 @@ import { uuidv7 } from '../uuid7';
 import { templateKeyFor } from './define-workflow';
 import { checkNothingLeft } from './replay';
 import type { ExecutionSession } from './session';
+import { never } from './command';
 
 /** Room an archived run's `#n` suffix needs. */
 const ARCHIVE_SUFFIX_ROOM = 12;
@@ -31,18 +32,30 @@ export function prepareContinuation(session: ExecutionSession, input: unknown) {
   };
 }
 
-/** Commit the continuation at `position` (the command's place) and end the run. Never resolves. */
+/**
+ * Commit the continuation (the body's next position is `position`) and end the run. Branches
+ * still pending are abandoned, as when the body returns; a pending cancellation is carried to the
+ * next run. Never resolves: the run ends `continued`, or lease-lost / aborted (store error).
+ */
 export async function continueAsNew(session: ExecutionSession, position: number, next: ReturnType<typeof prepareContinuation>): Promise<never> {
   try {
     // Recorded positions past this one mean the code changed: park, as replay would.
     checkNothingLeft(session.history, position);
   } catch (err) {
     if (err instanceof NonDeterminismError) session.die({ kind: 'fatal', error: err });
-    throw err;
+    return never();
   }
-  const ok = await session.finish('continued', JSON.stringify({ nextRunId: next.runId }), null, session.record, next);
+  if (session.dead) return never();
+  session.scheduler.halt(); // no suspension races the switch
+  let ok: boolean;
+  try {
+    ok = await session.finish('continued', JSON.stringify({ nextRunId: next.runId }), null, session.record, next);
+  } catch (err) {
+    session.die({ kind: 'aborted', reason: `store error: ${String((err as Error)?.message ?? err).slice(0, 200)}` });
+    return never();
+  }
   session.die(ok
     ? { kind: 'continued', runId: next.runId }
     : { kind: 'lease-lost', error: new LeaseLostError(session.record.id, session.lease.token, 'lease lost before continue-as-new') });
-  return new Promise<never>(() => undefined);
+  return never();
 }

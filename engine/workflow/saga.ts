@@ -8,6 +8,7 @@
 import { CompensationError, ValidationError, recordError, type RecordedError } from '../errors';
 import { MAX_NAME_LENGTH } from '../store/entities';
 import type { StepContext, StepOptions, WorkflowContext } from './context-types';
+import type { ExecutionSession } from './session';
 
 /** Prefix of compensation step names. */
 export const COMPENSATION_PREFIX = 'compensate:';
@@ -29,6 +30,15 @@ export function compensationStepName(step: string, compensate: unknown): string 
     throw new ValidationError(`step "${step}": a step with compensate may be at most ${MAX_NAME_LENGTH - COMPENSATION_PREFIX.length} characters long`, 'compensate');
   }
   return name;
+}
+
+const registries = new WeakMap<ExecutionSession, Compensations>();
+
+/** The compensation registry of a run (shared by its contexts, nonCancellable ones included). */
+export function compensationsOf(session: ExecutionSession): Compensations {
+  let r = registries.get(session);
+  if (!r) registries.set(session, (r = new Compensations()));
+  return r;
 }
 
 /** The compensations one run has registered and not yet run. */

@@ -12,11 +12,15 @@ export interface Io {
   err(text: string): void;
   readonly env: NodeJS.ProcessEnv;
   readonly isTTY: boolean;
+  /** All of stdin (for `--input -`). */
+  readStdin(): Promise<string>;
 }
 
 /** One command of the command line. */
 export interface Command {
   readonly name: string;
+  /** Other names that run it (`retry` for `resume`). */
+  readonly aliases?: readonly string[];
   /** One line for the command list. */
   readonly summary: string;
   /** `leaseflow name <args> [options]` */
@@ -39,14 +43,26 @@ export function dbUrl(args: ParsedArgs, io: Io): string {
   return url;
 }
 
-/** Open the store; an unmigrated store is an error that says what to run. */
+/** The store exists but lacks migrations (exit code 5, like any unusable store). */
+export class NotMigratedError extends Error {
+  readonly code = 'NOT_MIGRATED';
+  constructor(url: string, pending: number) {
+    super(`database ${url} is not migrated (${pending} pending migration${pending === 1 ? '' : 's'}); run \`leaseflow migrate\` first`);
+    this.name = 'NotMigratedError';
+  }
+}
+
+/** Print `value` as one JSON document. */
+export function printJson(io: Io, value: unknown): void {
+  io.out(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** Open an existing store (never creates one); an unmigrated store is an error that says what to run. */
 export async function openStore(url: string): Promise<Database> {
   const db = await openDatabase(url);
   try {
     const pending = await db.pendingMigrations();
-    if (pending.length > 0) {
-      throw new Error(`database ${db.url} is not migrated (${pending.length} pending migration${pending.length === 1 ? '' : 's'}); run \`leaseflow migrate\` first`);
-    }
+    if (pending.length > 0) throw new NotMigratedError(db.url, pending.length);
     return db;
   } catch (err) {
     await db.close();

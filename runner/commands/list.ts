@@ -2,21 +2,22 @@
  * `leaseflow list [--status s] [--workflow w] [--limit n]`: executions, newest first, as a table.
  */
 import { ExecutionStatus } from '../../engine';
-import { int, positionals, str, UsageError } from '../cli-args';
+import { int, JSON_OPTION, positionals, str, UsageError } from '../cli-args';
 import { shortDuration, table, timestamp } from '../format';
-import { dbUrl, withClient, type Command } from './command';
+import { dbUrl, printJson, withClient, type Command } from './command';
 
 const STATUSES = Object.values(ExecutionStatus);
 
 export const listCommand: Command = {
   name: 'list',
   summary: 'list executions (newest first)',
-  usage: 'leaseflow list [--status s[,s…]] [--workflow w] [--limit n]',
+  usage: 'leaseflow list [--status s[,s…]] [--workflow w] [--limit n] [--json]',
   description: `List executions, newest first. Statuses: ${STATUSES.join(', ')}.`,
   options: {
     status: { type: 'string', arg: 'STATUS', description: 'only these statuses (comma-separated)' },
     workflow: { type: 'string', arg: 'NAME', description: 'only this workflow' },
     limit: { type: 'string', arg: 'N', description: 'at most N rows (1–1000, default 50)' },
+    ...JSON_OPTION,
   },
   async run(args, io) {
     positionals(args, [], 'list');
@@ -26,6 +27,10 @@ export const listCommand: Command = {
     if (bad !== undefined) throw new UsageError(`--status "${bad}" is not one of ${STATUSES.join(', ')}`);
     const limit = int(args, 'limit', 50, 1, 1000);
     const page = await withClient(dbUrl(args, io), (client) => client.list({ status, workflow: str(args, 'workflow'), limit }));
+    if (args.options.json) {
+      printJson(io, { executions: page.executions, more: page.nextCursor !== undefined && page.nextCursor !== null });
+      return;
+    }
     if (page.executions.length === 0) {
       io.out('no executions\n');
       return;

@@ -4,18 +4,19 @@
  */
 import { DistributedLockManager } from '../../engine';
 import { dbNow } from '../../engine/store/executions';
-import { int, positionals, str } from '../cli-args';
+import { int, JSON_OPTION, positionals, str } from '../cli-args';
 import { countdown, table } from '../format';
-import { dbUrl, openStore, type Command } from './command';
+import { dbUrl, openStore, printJson, type Command } from './command';
 
 export const locksCommand: Command = {
   name: 'locks',
   summary: 'list current distributed locks and leases',
-  usage: 'leaseflow locks [--owner ID] [--limit n]',
+  usage: 'leaseflow locks [--owner ID] [--limit n] [--json]',
   description: 'List unexpired rows of distributed_locks: key, owner, fencing token, hold count and when each expires (database clock).',
   options: {
     owner: { type: 'string', arg: 'ID', description: 'only locks of this owner (a runner id)' },
     limit: { type: 'string', arg: 'N', description: 'at most N rows (default 200)' },
+    ...JSON_OPTION,
   },
   async run(args, io) {
     positionals(args, [], 'locks');
@@ -24,6 +25,10 @@ export const locksCommand: Command = {
     try {
       const grants = await new DistributedLockManager(db).list({ owner: str(args, 'owner'), limit });
       const now = await dbNow(db.sql, db.sql);
+      if (args.options.json) {
+        printJson(io, { now, locks: grants });
+        return;
+      }
       if (grants.length === 0) {
         io.out('no locks held\n');
         return;

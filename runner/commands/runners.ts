@@ -4,18 +4,19 @@
  */
 import { dbNow } from '../../engine/store/executions';
 import { listRunners } from '../../engine/store/runners';
-import { int, positionals } from '../cli-args';
+import { int, JSON_OPTION, positionals } from '../cli-args';
 import { age, table } from '../format';
-import { dbUrl, openStore, type Command } from './command';
+import { dbUrl, openStore, printJson, type Command } from './command';
 
 export const runnersCommand: Command = {
   name: 'runners',
   summary: 'list runner replicas and their heartbeats',
-  usage: 'leaseflow runners [--live] [--limit n]',
+  usage: 'leaseflow runners [--live] [--limit n] [--json]',
   description: 'List runner replicas, newest first: id, status (live, draining, stopped, presumed-dead), pid, heartbeat age, concurrency and workflows.',
   options: {
     live: { type: 'boolean', description: 'only live and draining replicas' },
     limit: { type: 'string', arg: 'N', description: 'at most N rows (default 50)' },
+    ...JSON_OPTION,
   },
   async run(args, io) {
     positionals(args, [], 'runners');
@@ -25,6 +26,10 @@ export const runnersCommand: Command = {
       const now = await dbNow(db.sql, db.sql);
       const all = await listRunners(db.sql);
       const shown = all.filter((r) => !args.options.live || r.status === 'live' || r.status === 'draining').slice(0, limit);
+      if (args.options.json) {
+        printJson(io, { now, runners: shown });
+        return;
+      }
       if (shown.length === 0) {
         io.out(args.options.live ? 'no live runners\n' : 'no runners registered\n');
         return;

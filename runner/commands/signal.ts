@@ -2,18 +2,18 @@
  * `leaseflow signal <id> <name> [--payload JSON]` and `leaseflow cancel <id> [--reason text]`:
  * messages to a running execution. A finished or unknown execution is a clear error.
  */
-import { json, positionals, str } from '../cli-args';
+import { jsonInput, positionals, str } from '../cli-args';
 import { dbUrl, withClient, type Command } from './command';
 
 export const signalCommand: Command = {
   name: 'signal',
   summary: 'send a signal to an execution',
-  usage: 'leaseflow signal <id> <name> [--payload JSON]',
+  usage: 'leaseflow signal <id> <name> [--payload JSON|@file.json|-]',
   description: 'Store a signal for the execution (delivered once, in arrival order, to ctx.waitForSignal(name)).',
-  options: { payload: { type: 'string', arg: 'JSON', description: 'the signal payload as JSON (default: none)' } },
+  options: { payload: { type: 'string', arg: 'JSON', description: 'the signal payload: JSON, @file.json, or - (stdin); default: none' } },
   async run(args, io) {
     const [id, name] = positionals(args, ['id', 'name'], 'signal');
-    const payload = json(args, 'payload');
+    const payload = await jsonInput(args, 'payload', io.readStdin);
     await withClient(dbUrl(args, io), (client) => client.getHandle(id).signal(name, payload));
     io.out(`signalled ${id}: ${name}\n`);
   },

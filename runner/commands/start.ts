@@ -1,43 +1,57 @@
 /**
- * `leaseflow start <workflow> --input JSON [--id ID] [--delay 5s]`: submit an execution and
- * print its id. When the workflow's definition can be loaded (from --workflows, default
- * ./workflows), it is used, so the definition's version and template lock apply.
+ * `leaseflow start <workflow> [--input JSON|@file|-] [--id ID] [--delay 5s] [--wait] [--json]`:
+ * submit an execution and print its id (or, with --wait, its result). With `--workflows` the
+ * registry is known: an unknown workflow is refused (exit 3) and the definition's version and
+ * template apply. Without it, ./workflows is used when present; a name found nowhere is started
+ * with a warning (a runner elsewhere may serve it).
  */
 import { existsSync } from 'node:fs';
-import type { WorkflowDefinition } from '../../engine';
-import { duration, json, positionals, str } from '../cli-args';
+import { UnknownWorkflowError, type WorkflowDefinition } from '../../engine';
+import { duration, jsonInput, JSON_OPTION, positionals, str } from '../cli-args';
 import { loadWorkflows } from '../load-workflows';
-import { dbUrl, withClient, type Command } from './command';
+import { dbUrl, printJson, withClient, type Command } from './command';
+import { awaitOutcome, printOutcome } from './result';
 
-async function findDefinition(path: string | undefined, name: string): Promise<WorkflowDefinition<unknown, unknown> | undefined> {
-  const dir = path ?? './workflows';
-  if (path === undefined && !existsSync(dir)) return undefined;
-  const defs = await loadWorkflows(dir);
-  return defs.find((d) => d.name === name);
+/** The definitions the command line knows: from --workflows, else ./workflows when present. */
+async function knownDefinitions(path: string | undefined): Promise<WorkflowDefinition<unknown, unknown>[] | undefined> {
+  if (path !== undefined) return loadWorkflows(path);
+  return existsSync('./workflows') ? loadWorkflows('./workflows') : undefined;
 }
 
 export const startCommand: Command = {
   name: 'start',
-  summary: 'start an execution and print its id',
-  usage: 'leaseflow start <workflow> [--input JSON] [--id ID] [--delay 5s] [--workflows <dir|module>]',
-  description: 'Submit one execution of <workflow>. Starting an existing id with the same input returns it again (idempotent); a different input is an error.',
+  summary: 'start an execution and print its id (or wait for its result)',
+  usage: 'leaseflow start <workflow> [--input JSON|@file.json|-] [--id ID] [--delay 5s] [--workflows PATH] [--wait [--timeout 30s]] [--json]',
+  description: 'Submit one execution of <workflow>. Starting an existing id with the same input returns it again (idempotent); a different input ' +
+    'is a conflict (exit 4). --input takes JSON, @file.json, or - for stdin (no command-line size limit). With --workflows, an unknown workflow ' +
+    'is refused (exit 3); without it, one not found in ./workflows is started with a warning. --wait prints the output like `result` (exit 6 if it fails).',
   options: {
-    input: { type: 'string', arg: 'JSON', description: 'the workflow input as JSON (default: no input)' },
-    id: { type: 'string', arg: 'ID', description: 'execution id (default: a random UUID)' },
+    input: { type: 'string', arg: 'JSON', description: 'the workflow input: JSON, @file.json, or - (stdin); default: no input' },
+    id: { type: 'string', arg: 'ID', description: 'execution id (default: a time-ordered UUID)' },
     delay: { type: 'string', arg: 'DURATION', description: 'do not run before this delay, e.g. 5s' },
-    workflows: { type: 'string', arg: 'PATH', description: 'where the definition lives (default ./workflows when present)' },
+    workflows: { type: 'string', arg: 'PATH', description: 'the workflow registry (module or directory); unknown names are refused' },
+    wait: { type: 'boolean', description: 'wait for the result and print it (as `result` does)' },
+    timeout: { type: 'string', arg: 'DURATION', description: 'with --wait: give up waiting after this long (exit 1)' },
+    ...JSON_OPTION,
   },
   async run(args, io) {
     const [workflow] = positionals(args, ['workflow'], 'start');
-    const input = json(args, 'input');
     const delay = duration(args, 'delay');
+    const timeout = duration(args, 'timeout');
     const id = str(args, 'id');
     const url = dbUrl(args, io);
-    const def = await findDefinition(str(args, 'workflows'), workflow);
-    const handle = await withClient(url, (client) => def
-      ? client.start(def, input, { id, delay })
-      : client.start(workflow, input, { id, delay }));
-    if (!def) io.err(`leaseflow: note: no definition of "${workflow}" found locally; started by name (it runs once a runner serves it)\n`);
-    io.out(`${handle.executionId}\n`);
+    const input = await jsonInput(args, 'input', io.readStdin);
+    const registryPath = str(args, 'workflows');
+    const defs = await knownDefinitions(registryPath);
+    const def = defs?.find((d) => d.name === workflow);
+    if (!def && registryPath !== undefined) throw new UnknownWorkflowError(workflow);
+    if (!def) io.err(`leaseflow: warning: workflow "${workflow}" is not in ${defs ? './workflows' : 'any local registry (no --workflows, no ./workflows)'}; started by name, it runs only once a runner serves it\n`);
+    return withClient(url, async (client) => {
+      const handle = def ? await client.start(def, input, { id, delay }) : await client.start(workflow, input, { id, delay });
+      if (args.options.wait) return printOutcome(io, await awaitOutcome(handle, timeout), args.options.json === true);
+      if (args.options.json) printJson(io, { id: handle.executionId });
+      else io.out(`${handle.executionId}\n`);
+      return 0;
+    });
   },
 };

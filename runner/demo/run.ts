@@ -7,7 +7,7 @@
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { createClient, DistributedLockManager, openDatabase, type Client, type Database, type ExecutionSummary } from '../../engine';
+import { createClient, DEFAULT_DB_URL, DistributedLockManager, openDatabase, type Client, type Database, type ExecutionSummary } from '../../engine';
 import { dbNow, findExecution } from '../../engine/store/executions';
 import { listRunners } from '../../engine/store/runners';
 import type { Io } from '../commands/command';
@@ -19,6 +19,8 @@ import { renderLine, renderScreen, renderSummary, type DemoSummary, type DemoVie
 /** Options of `runDemo`. */
 export interface DemoOptions {
   dbUrl: string;
+  /** Create the store when missing (always for the embedded default). */
+  create?: boolean;
   quick: boolean;
   /** @default 3 */
   replicas: number;
@@ -53,7 +55,8 @@ export async function runDemo(opts: DemoOptions, io: Io): Promise<number> {
     if (!io.isTTY) io.out(`${`${(atMs / 1000).toFixed(1)}s`.padStart(6)}  ${text}\n`);
   };
 
-  const db = await openDatabase(opts.dbUrl);
+  // The demo creates the embedded default store; any other URL must exist, or be asked for (--create).
+  const db = await openDatabase(opts.dbUrl, { createDatabase: opts.create === true || opts.dbUrl === DEFAULT_DB_URL });
   let client: Client | undefined;
   let replicas: Replica[] = [];
   const logs: WriteStream[] = [];

@@ -6,7 +6,7 @@
  * drop each other's databases.
  */
 import { createHash } from 'node:crypto';
-import { rmSync, mkdirSync } from 'node:fs';
+import { rmSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { openDatabase, type Database } from '../../engine/store/database';
@@ -25,7 +25,10 @@ export function testDialects(): ('sqlite' | 'mysql')[] {
 /** Six hex digits naming this checkout; MySQL database names are server-wide. */
 const CHECKOUT_TAG = createHash('sha1').update(resolve(__dirname, '..', '..')).digest('hex').slice(0, 6);
 
-/** A URL for a fresh, per-file database of `kind` (the database is dropped and re-created). */
+/**
+ * A URL for a fresh, per-file database of `kind`: dropped and re-created empty (an empty SQLite
+ * file), so it exists (opening never creates one) but holds no tables.
+ */
 export async function freshDbUrl(kind: 'sqlite' | 'mysql', name: string): Promise<string> {
   const safe = name.replace(/[^A-Za-z0-9_]/g, '_').slice(0, 48);
   if (kind === 'sqlite') {
@@ -33,12 +36,14 @@ export async function freshDbUrl(kind: 'sqlite' | 'mysql', name: string): Promis
     mkdirSync(dir, { recursive: true });
     const file = join(dir, `${safe}-${process.pid}.db`);
     for (const suffix of ['', '-wal', '-shm']) rmSync(file + suffix, { force: true });
+    writeFileSync(file, '');
     return `sqlite:${file}`;
   }
   const dbName = `lft_${CHECKOUT_TAG}_${safe}`;
-  const admin = await openDatabase(`${mysqlBaseUrl()}/leaseflow_test_probe`);
+  const admin = await openDatabase(`${mysqlBaseUrl()}/leaseflow_test_probe`, { createDatabase: true });
   try {
     await admin.sql.run(`DROP DATABASE IF EXISTS \`${dbName}\``);
+    await admin.sql.run(`CREATE DATABASE \`${dbName}\` CHARACTER SET utf8mb4`);
   } finally {
     await admin.close();
   }

@@ -11,7 +11,7 @@ export default async function globalSetup(): Promise<void> {
     return;
   }
   try {
-    const db = await openDatabase(`${mysqlBaseUrl()}/leaseflow_test_probe`);
+    const db = await openDatabase(`${mysqlBaseUrl()}/leaseflow_test_probe`, { createDatabase: true });
     await db.sql.all('SELECT 1');
     await db.close();
     process.env.LEASEFLOW_TEST_MYSQL_STATE = 'up';

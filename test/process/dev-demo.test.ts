@@ -36,7 +36,7 @@ describe('the dev demo (npm start)', () => {
 
   test('finishes on its own: every execution ends as designed, none lost, a killed replica is taken over', async () => {
     const started = Date.now();
-    child = spawn(join(root, 'node_modules', '.bin', 'tsx'), ['runner/dev.ts', '--db', `sqlite:${join(dir, 'demo.db')}`, '--quick', '--logs', join(dir, 'logs')], {
+    child = spawn(join(root, 'node_modules', '.bin', 'tsx'), ['runner/dev.ts', '--db', `sqlite:${join(dir, 'demo.db')}`, '--create', '--quick', '--logs', join(dir, 'logs')], {
       cwd: root, env: { ...process.env, LEASEFLOW_DB_URL: undefined }, stdio: ['ignore', 'pipe', 'pipe'], detached: true,
     });
     let stdout = '';

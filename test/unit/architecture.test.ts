@@ -11,7 +11,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import ts from 'typescript';
 
 const root = resolve(__dirname, '..', '..');
-const SCANNED = ['engine', 'runner', 'workflows'];
+const SCANNED = ['engine', 'runner', 'workflows', 'testing'];
 
 function listTs(dir: string): string[] {
   if (!existsSync(dir)) return [];

@@ -22,6 +22,7 @@ function interpolate(text: string, env: Record<string, string | undefined>): str
 
 type Service = {
   image?: string;
+  init?: boolean;
   build?: unknown;
   environment?: Record<string, string> | string[];
   healthcheck?: { test?: string | string[]; interval?: string };
@@ -102,6 +103,10 @@ describe('docker-compose.yml', () => {
     expect(seconds(runner.stop_grace_period ?? '10s')).toBeGreaterThanOrEqual(drain + 10);
   });
 
+  it('runs under an init process in compose, so the runner is not PID 1', () => {
+    expect(runner.init).toBe(true);
+  });
+
   it('builds the runner from the repository Dockerfile', () => {
     expect(runner.build).toBe('.');
     expect(runner.image).toBeUndefined();
@@ -115,7 +120,7 @@ describe('Dockerfile', () => {
 
   it('builds on Node 20', () => {
     expect(existsSync(path)).toBe(true);
-    expect(instructions[0]).toMatch(/^FROM node:20(-slim)?$/);
+    expect(instructions[0]).toMatch(/^FROM node:20(-slim)?( AS \w+)?$/);
   });
 
   it('installs exactly the locked dependencies with npm ci', () => {
@@ -124,9 +129,12 @@ describe('Dockerfile', () => {
     expect(instructions.some((l) => /^RUN npm (i|install)\b/.test(l))).toBe(false);
   });
 
-  it('runs the runner CLI over the workflows folder', () => {
-    expect(instructions).toContain('CMD ["npx", "tsx", "runner/cli.ts", "runner", "--workflows", "./workflows"]');
+  it('runs the compiled runner CLI with node itself (signals reach it), over the compiled workflows', () => {
+    expect(instructions).toContain('CMD ["node", "dist/runner/cli.js", "runner", "--workflows", "./dist/workflows"]');
+    expect(instructions.some((l) => /^CMD .*\b(npx|npm|tsx)\b/.test(l))).toBe(false);
+    expect(instructions).toContain('RUN npm run build');
   });
+
 
   it('keeps local state out of the build context', () => {
     const ignored = readFileSync(join(root, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim());

@@ -1,8 +1,11 @@
-/** MySQL/MariaDB migrations, in order. Append-only: never edit a landed migration. */
-import { Migration20261124121131_initial } from './Migration20261124121131_initial';
-import { Migration20261130112338_run_ids } from './Migration20261130112338_run_ids';
+/**
+ * MySQL/MariaDB migrations, in order. Append-only: never edit a landed migration. Each entry
+ * loads its module lazily (see ../lazy.ts): add new ones as `lazyMigration(name, () => require(…))`.
+ */
+import { lazyMigration } from '../lazy';
 
 export const mysqlMigrations = [
-  { name: 'Migration20261124121131_initial', class: Migration20261124121131_initial },
-  { name: 'Migration20261130112338_run_ids', class: Migration20261130112338_run_ids },
+  lazyMigration('Migration20261124121131_initial', () => require('./Migration20261124121131_initial')),
+  lazyMigration('Migration20261130112336_eventDoneOrder', () => require('./Migration20261130112336_eventDoneOrder')),
+  lazyMigration('Migration20261130112338_run_ids', () => require('./Migration20261130112338_run_ids')),
 ];

@@ -1,0 +1,27 @@
+/**
+ * `leaseflow/testing`: helpers for testing workflows without a server. `openTestDatabase()`
+ * opens a migrated in-memory SQLite store (nothing on disk, nothing shared between calls);
+ * `runUntilIdle`/`runDueExecutions` drive executions in-process without a runner.
+ */
+import { openDatabase, type Database, type Logger } from '../engine';
+
+export { runDueExecutions, runUntilIdle } from '../engine';
+
+/** Options of `openTestDatabase`. */
+export interface TestDatabaseOptions {
+  /** A store URL to use instead of a private in-memory SQLite store (it must exist). */
+  url?: string;
+  logger?: Logger;
+}
+
+/** A migrated store for one test: in-memory SQLite unless `url` is given. Close it after the test. */
+export async function openTestDatabase(options: TestDatabaseOptions = {}): Promise<Database> {
+  const db = await openDatabase(options.url ?? 'sqlite::memory:', { logger: options.logger });
+  try {
+    await db.migrate();
+    return db;
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+}
