@@ -265,3 +265,17 @@ export function reviveError(rec: RecordedError): Error {
   if (rec.stack) err.stack = rec.stack;
   return err;
 }
+
+/** No schedule with that id. */
+export class ScheduleNotFoundError extends LeaseflowError {
+  constructor(readonly scheduleId: string) {
+    super('SCHEDULE_NOT_FOUND', `schedule "${scheduleId}" not found`);
+  }
+}
+
+/** `schedules.create` with an id that is taken. */
+export class ScheduleAlreadyExistsError extends LeaseflowError {
+  constructor(readonly scheduleId: string) {
+    super('SCHEDULE_ALREADY_EXISTS', `schedule "${scheduleId}" already exists (use update to change it)`);
+  }
+}

@@ -12,11 +12,15 @@ import { ValidationError, WorkflowIdConflictError } from '../errors';
 import { silentLogger } from '../logger';
 import { DEFAULT_PAYLOAD_LIMIT_BYTES, decodeValue, encodeValue } from '../serialization';
 import { resolveDatabase, type Database, type DbInput } from '../store/database';
-import { findExecution, insertExecution, isDuplicateKeyError, listExecutions } from '../store/executions';
+import { findExecution, isDuplicateKeyError, listExecutions } from '../store/executions';
 import { archiveRun, findRun } from '../store/runs';
+import { insertExecution } from '../store/executions';
 import { notifier } from '../store/notifier';
 import { FINISHED_STATUSES, type ExecutionRecord, type ExecutionStatus, type NewExecution } from '../store/types';
-import { templateKeyFor, validateWorkflowName, type WorkflowDefinition } from '../workflow/define-workflow';
+import { templateKeyOf, validateWorkflowName, type WorkflowDefinition } from '../workflow/define-workflow';
+import { prepareStart, writeStart } from './keyed-start';
+import { createScheduleClient } from '../schedules/client';
+import type { ScheduleClient } from '../schedules/types';
 import { WorkflowHandle } from './handle';
 import type { GetHandleOptions, ListOptions, ListPage, StartOptions } from './types';
 
@@ -44,6 +48,8 @@ export interface Client {
    */
   getHandle<O = unknown>(executionId: string, options?: GetHandleOptions): WorkflowHandle<O>;
   list(options?: ListOptions): Promise<ListPage>;
+  /** Cron and interval schedules (engine/schedules). */
+  readonly schedules: ScheduleClient;
   close(): Promise<void>;
 }
 
@@ -75,7 +81,7 @@ export async function createClient(options: ClientOptions = {}): Promise<Client>
       if (!(opts.startAt instanceof Date) || Number.isNaN(opts.startAt.getTime())) throw new ValidationError('startAt must be a valid Date', 'startAt');
       delayMs = Math.max(delayMs, opts.startAt.getTime() - Date.now());
     }
-    const templateKey = def ? templateKeyFor(def, input) : null;
+    const templateKey = templateKeyOf(def, input);
     const runId = uuidv7();
     const row: NewExecution = {
       id, runId, workflowName: name, workflowVersion: def?.version ?? 1, templateKey, templateLimit: def?.template?.limit ?? null,
@@ -83,9 +89,11 @@ export async function createClient(options: ClientOptions = {}): Promise<Client>
     };
     // Rows written without a run id (raw SQL) get a handle that follows the id.
     const handle = (rec: Pick<ExecutionRecord, 'runId' | 'firstRunId'>) => new WorkflowHandle(db, id, limit, rec.runId ? { runId: rec.runId, firstRunId: rec.firstRunId } : undefined);
+    const prepared = prepareStart(def, input, row);
     for (let attempt = 0; attempt < 5; attempt++) {
       try {
-        await insertExecution(sql, sql, row);
+        const holder = await writeStart(sql, prepared);
+        if (holder !== id) return new WorkflowHandle(db, holder, limit); // dedup/debounce: another execution holds the key
         logger.debug({ execution_id: id, run_id: runId, workflow: name }, 'execution started');
         notifier(db.url).emit('work');
         return handle({ runId, firstRunId: runId });
@@ -165,6 +173,7 @@ export async function createClient(options: ClientOptions = {}): Promise<Client>
       return new WorkflowHandle<O>(db, eid, limit, { runId: o.runId, strict: o.followContinuations === false });
     },
     list,
+    schedules: createScheduleClient(db, { payloadLimitBytes: limit, logger }),
     async close() {
       if (owned) await db.close();
     },

@@ -6,16 +6,16 @@
  * — without a run id (`client.getHandle(id)`, `handle.latest()`) — to whichever run holds the id.
  */
 import { toMs, type Duration } from '../duration';
-import { CancelledError, ExecutionFinishedError, ExecutionNotFoundError, recordError, reviveError, TerminatedError, TimeoutError, ValidationError, WorkflowContinuedAsNewError, WorkflowFailedError, type RecordedError } from '../errors';
+import { ExecutionFinishedError, ExecutionNotFoundError, recordError, reviveError, TerminatedError, TimeoutError, ValidationError, WorkflowContinuedAsNewError, WorkflowFailedError, type RecordedError } from '../errors';
 import { resumeExecution, terminateExecution } from '../store/operator';
 import { decodeValue, encodeValue } from '../serialization';
-import { cancelUnstarted, findExecution, requestCancel, wakeExecution } from '../store/executions';
+import { findExecution, wakeExecution } from '../store/executions';
+import { cancelInTx } from '../store/cancel';
 import { loadHistory } from '../store/events';
 import { insertSignal, pendingSignalCount } from '../store/signals';
 import { leaseHolder } from '../store/claims';
 import { isServed } from '../store/runners';
 import { notifier } from '../store/notifier';
-import { wakeNextInTemplate } from '../store/transitions';
 import { FINISHED_STATUSES, type ExecutionRecord } from '../store/types';
 import { findChainHead, findRun, isRunOf, previousRuns } from '../store/runs';
 import type { SqlRunner } from '../store/sql';
@@ -111,21 +111,10 @@ export class WorkflowHandle<O = unknown> {
    */
   async cancel(reason = 'cancelled by client'): Promise<void> {
     const { sql } = this.#db;
-    const cancelledNow = await sql.tx(async (q) => {
-      const rec = await this.#load(q, true);
-      if (FINISHED_STATUSES.includes(rec.status)) throw new ExecutionFinishedError(this.executionId, rec.status);
-      if (rec.status === 'queued' && rec.attempt === 0) {
-        const err = JSON.stringify(recordError(new CancelledError(reason)));
-        if (await cancelUnstarted(q, sql, rec.id, err)) {
-          if (rec.parentId) await wakeExecution(q, sql, rec.parentId);
-          if (rec.templateKey && rec.admitted) await wakeNextInTemplate(q, sql, rec.templateKey);
-          return true;
-        }
-      }
-      await requestCancel(q, sql, rec.id, reason);
-      await wakeExecution(q, sql, rec.id);
-      return false;
-    });
+    const outcome = await sql.tx(async (q) => cancelInTx(q, sql, (await this.#load(q, true)).id, reason));
+    if (outcome.kind === 'missing') throw new ExecutionNotFoundError(this.executionId);
+    if (outcome.kind === 'finished') throw new ExecutionFinishedError(this.executionId, outcome.status);
+    const cancelledNow = outcome.kind === 'cancelled';
     const ch = notifier(this.#db.url);
     if (cancelledNow) ch.emit('finished', this.executionId);
     ch.emit('work');
