@@ -158,12 +158,30 @@ export class TimeoutError extends LeaseflowError {
 }
 
 /**
- * The failure of a workflow or step as it was recorded, rebuilt on the reading side
- * with its original name and message (the stack is the original's when recorded).
+ * What `handle.result()` rejects with when the workflow failed. `cause` is the workflow's own
+ * error rebuilt as an Error (its name, message, code and stack kept); `failure` is its record.
  */
 export class WorkflowFailedError extends LeaseflowError {
-  constructor(readonly executionId: string, readonly failure: RecordedError) {
-    super('WORKFLOW_FAILED', `workflow execution "${executionId}" failed: ${failure.name}: ${failure.message}`);
+  constructor(readonly executionId: string, readonly failure: RecordedError, readonly runId?: string) {
+    super('WORKFLOW_FAILED', `workflow execution "${executionId}" failed: ${failure.name}: ${failure.message}`, { cause: reviveError(failure) });
+  }
+}
+
+/**
+ * `result()` of a handle bound strictly to one run (`followContinuations: false`) whose run
+ * ended with `ctx.continueAsNew`: the chain goes on in run `nextRunId`.
+ */
+export class WorkflowContinuedAsNewError extends LeaseflowError {
+  constructor(readonly executionId: string, readonly runId: string, readonly nextRunId: string | null) {
+    super('WORKFLOW_CONTINUED_AS_NEW', `run ${runId} of workflow execution "${executionId}" continued as new run ${nextRunId ?? '(unknown)'}`);
+  }
+}
+
+/** Compensations (`ctx.compensate()`) that still failed after their retries; the others all ran. */
+export class CompensationError extends LeaseflowError {
+  constructor(readonly failures: { step: string; error: RecordedError }[]) {
+    super('COMPENSATION_FAILED', `${failures.length} compensation(s) failed: ${failures.map((f) => `${f.step} (${f.error.name}: ${f.error.message})`).join('; ')}`,
+      { cause: failures[0] ? reviveError(failures[0].error) : undefined });
   }
 }
 
@@ -243,6 +261,7 @@ export function reviveError(rec: RecordedError): Error {
   else err = new Error(rec.message);
   err.name = rec.name;
   if (rec.code) (err as { code?: string }).code = rec.code;
+  if (rec.details !== undefined) (err as { details?: unknown }).details = rec.details;
   if (rec.stack) err.stack = rec.stack;
   return err;
 }

@@ -9,10 +9,11 @@ export { ExecutionStatus, type WaitFor } from './store/types';
 export { defineWorkflow, type WorkflowDefinition, type WorkflowOptions, type WorkflowFunction, type WorkflowInput, type WorkflowOutput } from './workflow/define-workflow';
 export type { WorkflowContext, StepContext, StepOptions, ChildOptions, ChildHandle } from './workflow/context-types';
 export type { RetryPolicy } from './workflow/retry';
+export { saga } from './workflow/saga';
 
 export { createClient, type Client, type ClientOptions } from './client/client';
 export { WorkflowHandle } from './client/handle';
-export type { StartOptions, IdReusePolicy, ExecutionDescription, HistoryEntry, ListOptions, ListPage, ExecutionSummary } from './client/types';
+export type { StartOptions, IdReusePolicy, GetHandleOptions, ExecutionDescription, PreviousRun, HistoryEntry, ListOptions, ListPage, ExecutionSummary } from './client/types';
 
 export { OverlapPolicy, OVERLAP_POLICIES } from './schedules/plan';
 export type { ScheduleClient, ScheduleOptions, ScheduleUpdate, ScheduleDescription, ScheduleSummary, ScheduleRun, FireResult, FireOptions } from './schedules/types';
@@ -33,7 +34,7 @@ export {
 export {
   LeaseflowError, StoreUnavailableError, StoreAuthError, DatabaseNotFoundError, LockTimeoutError, WorkflowAlreadyRunningError, LockNotHeldError, LeaseLostError, ValidationError,
   SerializationError, NonDeterminismError, WorkflowIdConflictError, UnknownWorkflowError, ExecutionNotFoundError,
-  ExecutionFinishedError, ExecutionNotResumableError, TerminatedError, CancelledError, TimeoutError, WorkflowFailedError, NonRetryableError,
+  ExecutionFinishedError, ExecutionNotResumableError, TerminatedError, CancelledError, TimeoutError, WorkflowFailedError, WorkflowContinuedAsNewError, CompensationError, NonRetryableError,
   ScheduleNotFoundError, ScheduleAlreadyExistsError, type RecordedError,
 } from './errors';
 export { toMs, formatMs, type Duration } from './duration';

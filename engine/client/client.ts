@@ -12,9 +12,11 @@ import { ValidationError, WorkflowIdConflictError } from '../errors';
 import { silentLogger } from '../logger';
 import { DEFAULT_PAYLOAD_LIMIT_BYTES, decodeValue, encodeValue } from '../serialization';
 import { resolveDatabase, type Database, type DbInput } from '../store/database';
-import { archiveExecution, findExecution, isDuplicateKeyError, listExecutions } from '../store/executions';
+import { findExecution, isDuplicateKeyError, listExecutions } from '../store/executions';
+import { archiveRun, findRun } from '../store/runs';
+import { insertExecution } from '../store/executions';
 import { notifier } from '../store/notifier';
-import type { ExecutionRecord, NewExecution } from '../store/types';
+import { FINISHED_STATUSES, type ExecutionRecord, type ExecutionStatus, type NewExecution } from '../store/types';
 import { captureTraceContext } from '../tracing/trace-context';
 import { templateKeyOf, validateWorkflowName, type WorkflowDefinition } from '../workflow/define-workflow';
 import { prepareStart, writeStart } from './keyed-start';
@@ -22,7 +24,7 @@ import { createScheduleClient } from '../schedules/client';
 import type { ScheduleClient } from '../schedules/types';
 import { WorkflowHandle } from './handle';
 import { validateDelayMs, validateDueAtMs, validateExecutionId, validateExecutionIdForRead } from '../validation';
-import type { ListOptions, ListPage, StartOptions } from './types';
+import type { GetHandleOptions, ListOptions, ListPage, StartOptions } from './types';
 
 /** Longest id a caller may choose (room is kept for `#n` archive suffixes and child ids). */
 export { MAX_START_ID_LENGTH, validateExecutionId } from '../validation';
@@ -41,7 +43,12 @@ export interface Client {
   readonly db: Database;
   start<I, O>(workflow: WorkflowDefinition<I, O>, input: I, options?: StartOptions): Promise<WorkflowHandle<O>>;
   start(workflow: string, input: unknown, options?: StartOptions): Promise<WorkflowHandle<unknown>>;
-  getHandle<O = unknown>(executionId: string): WorkflowHandle<O>;
+  /**
+   * A handle on an existing execution. Without options it follows the id: whichever run holds
+   * the id when a method is called (the latest). With `runId` it is bound to that run (and,
+   * unless `followContinuations: false`, to the runs it continued as).
+   */
+  getHandle<O = unknown>(executionId: string, options?: GetHandleOptions): WorkflowHandle<O>;
   list(options?: ListOptions): Promise<ListPage>;
   /** Cron and interval schedules (engine/schedules). */
   readonly schedules: ScheduleClient;
@@ -70,31 +77,38 @@ export async function createClient(options: ClientOptions = {}): Promise<Client>
       delayMs = Math.max(delayMs, validateDueAtMs(opts.startAt.getTime(), 'startAt') - Date.now());
     }
     const templateKey = templateKeyOf(def, input);
+    const runId = uuidv7();
     const row: NewExecution = {
-      id, workflowName: name, workflowVersion: def?.version ?? 1, templateKey, templateLimit: def?.template?.limit ?? null,
+      id, runId, workflowName: name, workflowVersion: def?.version ?? 1, templateKey, templateLimit: def?.template?.limit ?? null,
       input: encoded, parentId: null, parentSeq: null, delayMs, traceContext: captureTraceContext(),
     };
+    // Rows written without a run id (raw SQL) get a handle that follows the id.
+    const handle = (rec: Pick<ExecutionRecord, 'runId' | 'firstRunId'>) => new WorkflowHandle(db, id, limit, rec.runId ? { runId: rec.runId, firstRunId: rec.firstRunId } : undefined);
     const prepared = prepareStart(def, input, row);
     for (let attempt = 0; attempt < 5; attempt++) {
       try {
         const holder = await writeStart(sql, prepared);
-        if (holder !== id) return new WorkflowHandle(db, holder, limit);
-        logger.debug({ execution_id: id, workflow: name }, 'execution started');
+        if (holder !== id) return new WorkflowHandle(db, holder, limit); // dedup/debounce: another execution holds the key
+        logger.debug({ execution_id: id, run_id: runId, workflow: name }, 'execution started');
         notifier(db.url).emit('work');
-        return new WorkflowHandle(db, id, limit);
+        return handle({ runId, firstRunId: runId });
       } catch (err) {
         if (!isDuplicateKeyError(err)) throw err;
       }
-      const existing = await findExecution(sql, sql, id);
+      let existing = await findExecution(sql, sql, id);
       if (!existing) continue; // archived meanwhile: try again
+      // A chain that continued as new was started with its first run's input: compare with that.
+      if (existing.continuedFrom) existing = { ...existing, input: (await findRun(sql, sql, existing.firstRunId))?.input ?? existing.input, runId: existing.firstRunId };
       const same = existing.workflowName === name && isDeepStrictEqual(decodeValue(existing.input), decodeValue(encoded));
-      const finished = ['completed', 'failed', 'cancelled'].includes(existing.status);
-      const reusable = finished && (policy === 'allow-duplicate' || (policy === 'allow-duplicate-failed-only' && existing.status !== 'completed'));
+      const reusable = isFinished(existing.status) && (policy === 'allow-duplicate' || (policy === 'allow-duplicate-failed-only' && existing.status !== 'completed'));
       if (reusable) {
-        await archive(existing);
+        if (await startNextRun(row)) {
+          notifier(db.url).emit('work');
+          return handle({ runId, firstRunId: runId });
+        }
         continue;
       }
-      if (same) return new WorkflowHandle(db, id, limit);
+      if (same) return handle(existing);
       throw new WorkflowIdConflictError(id, existing.workflowName !== name
         ? `it belongs to workflow "${existing.workflowName}", not "${name}"`
         : 'it was started with a different input');
@@ -102,17 +116,17 @@ export async function createClient(options: ClientOptions = {}): Promise<Client>
     throw new WorkflowIdConflictError(id, 'it kept changing while starting (concurrent reuse)');
   }
 
-  async function archive(existing: ExecutionRecord): Promise<void> {
-    await sql.tx(async (q) => {
-      const rec = await findExecution(q, sql, existing.id, true);
-      if (!rec || !['completed', 'failed', 'cancelled'].includes(rec.status)) return;
-      for (let n = 1; ; n++) {
-        const archivedId = `${rec.id}#${n}`;
-        if (!(await findExecution(q, sql, archivedId))) {
-          await archiveExecution(q, rec.id, archivedId);
-          return;
-        }
-      }
+  /**
+   * Reuse policy: in ONE transaction, archive the finished run holding the id and insert the new
+   * run after it (next run number; lease tokens of the id keep growing). False if it changed.
+   */
+  async function startNextRun(row: NewExecution): Promise<boolean> {
+    return sql.tx(async (q) => {
+      const rec = await findExecution(q, sql, row.id, true);
+      if (!rec || !isFinished(rec.status)) return false;
+      const n = await archiveRun(q, sql, rec, false);
+      await insertExecution(q, sql, { ...row, runNumber: n + 1, leaseToken: rec.leaseToken });
+      return true;
     });
   }
 
@@ -148,7 +162,12 @@ export async function createClient(options: ClientOptions = {}): Promise<Client>
   return {
     db,
     start: start as Client['start'],
-    getHandle: <O>(executionId: string) => new WorkflowHandle<O>(db, validateExecutionIdForRead(executionId), limit),
+    getHandle: <O>(executionId: string, o: GetHandleOptions = {}) => {
+      const eid = validateExecutionIdForRead(executionId);
+      if (o.runId === undefined) return new WorkflowHandle<O>(db, eid, limit);
+      if (typeof o.runId !== 'string' || o.runId.length === 0) throw new ValidationError('runId must be a non-empty string', 'runId');
+      return new WorkflowHandle<O>(db, eid, limit, { runId: o.runId, strict: o.followContinuations === false });
+    },
     list,
     schedules: createScheduleClient(db, { payloadLimitBytes: limit, logger }),
     async close() {
@@ -157,3 +176,4 @@ export async function createClient(options: ClientOptions = {}): Promise<Client>
   };
 }
 
+const isFinished = (status: ExecutionStatus) => FINISHED_STATUSES.includes(status);

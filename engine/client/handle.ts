@@ -1,11 +1,13 @@
 /**
  * `WorkflowHandle`: what a caller holds for one execution — result, signal, cancel, describe,
  * history. Every method is a short read or one transaction; `result()` polls with backoff
- * (woken early in-process when the execution finishes here).
+ * (woken early in-process when the execution finishes here). A handle is bound to a run
+ * (`runId`): to its continue-as-new chain by default, strictly to the one run on request, or
+ * — without a run id (`client.getHandle(id)`, `handle.latest()`) — to whichever run holds the id.
  */
 import { validateName, validateReason } from '../validation';
 import { toMs, type Duration } from '../duration';
-import { ExecutionFinishedError, ExecutionNotFoundError, recordError, reviveError, TerminatedError, TimeoutError, ValidationError, type RecordedError } from '../errors';
+import { ExecutionFinishedError, ExecutionNotFoundError, recordError, reviveError, TerminatedError, TimeoutError, ValidationError, WorkflowContinuedAsNewError, WorkflowFailedError, type RecordedError } from '../errors';
 import { resumeExecution, terminateExecution } from '../store/operator';
 import { decodeValue, encodeValue } from '../serialization';
 import { findExecution, wakeExecution } from '../store/executions';
@@ -16,21 +18,46 @@ import { leaseHolder } from '../store/claims';
 import { isServed } from '../store/runners';
 import { notifier } from '../store/notifier';
 import { FINISHED_STATUSES, type ExecutionRecord } from '../store/types';
+import { findChainHead, findRun, isRunOf, previousRuns } from '../store/runs';
+import type { SqlRunner } from '../store/sql';
 import type { Database } from '../store/database';
 import type { ExecutionDescription, HistoryEntry } from './types';
 
 
+/** What a handle is bound to (internal). */
+export interface HandleBinding {
+  runId: string;
+  /** Known chain of the run (saves a read); looked up from runId when absent. */
+  firstRunId?: string;
+  /** Only this run, never the runs it continued as. */
+  strict?: boolean;
+}
+
 /** A handle on one execution. */
 export class WorkflowHandle<O = unknown> {
   readonly executionId: string;
+  /**
+   * The run this handle is bound to (the run `client.start` started or found), undefined for a
+   * handle that follows the id's latest run. A later run of the id (reuse policy) never changes
+   * what a bound handle sees; runs it continued as (`ctx.continueAsNew`) do, unless strict.
+   */
+  readonly runId: string | undefined;
   #db: Database;
   #payloadLimit: number;
+  #binding: HandleBinding | undefined;
 
-  /** @internal use client.getHandle */
-  constructor(db: Database, executionId: string, payloadLimit: number) {
+  /** @internal use client.start / client.getHandle */
+  constructor(db: Database, executionId: string, payloadLimit: number, binding?: HandleBinding) {
     this.#db = db;
     this.executionId = executionId;
     this.#payloadLimit = payloadLimit;
+    this.#binding = binding ? { ...binding } : undefined;
+    this.runId = binding?.runId;
+  }
+
+  /** A handle on the same id that follows its latest run (whatever run holds the id when used). */
+  latest(): WorkflowHandle<O> {
+    return new WorkflowHandle<O>(this.#db, this.executionId, this.#payloadLimit);
   }
 
   /**
@@ -42,13 +69,13 @@ export class WorkflowHandle<O = unknown> {
     const deadline = timeoutMs === undefined ? Infinity : Date.now() + timeoutMs;
     const ch = notifier(this.#db.url);
     let wake: (() => void) | undefined;
-    const onFinished = (id: string) => { if (id === this.executionId) wake?.(); };
+    const onFinished = (id: string) => { if (id === this.executionId || id.startsWith(`${this.executionId}#`)) wake?.(); };
     ch.on('finished', onFinished);
     try {
       let delay = 10;
       for (;;) {
         const rec = await this.#load();
-        if (FINISHED_STATUSES.includes(rec.status)) return outcomeOf<O>(rec);
+        if (FINISHED_STATUSES.includes(rec.status)) return await this.#outcomeOf(rec);
         const left = deadline - Date.now();
         if (left <= 0) throw new TimeoutError(`execution "${this.executionId}" did not finish within ${timeoutMs} ms (status ${rec.status})`);
         await new Promise<void>((resolve) => {
@@ -68,11 +95,10 @@ export class WorkflowHandle<O = unknown> {
     const encoded = encodeValue(payload, `payload of signal "${name}"`, this.#payloadLimit);
     const { sql } = this.#db;
     await sql.tx(async (q) => {
-      const rec = await findExecution(q, sql, this.executionId, true);
-      if (!rec) throw new ExecutionNotFoundError(this.executionId);
+      const rec = await this.#load(q, true);
       if (FINISHED_STATUSES.includes(rec.status)) throw new ExecutionFinishedError(this.executionId, rec.status);
-      await insertSignal(q, sql.now, this.executionId, name, encoded);
-      await wakeExecution(q, sql, this.executionId);
+      await insertSignal(q, sql.now, rec.id, name, encoded);
+      await wakeExecution(q, sql, rec.id);
     });
     notifier(this.#db.url).emit('work');
   }
@@ -84,7 +110,7 @@ export class WorkflowHandle<O = unknown> {
   async cancel(reason = 'cancelled by client'): Promise<void> {
     validateReason(reason);
     const { sql } = this.#db;
-    const outcome = await sql.tx((q) => cancelInTx(q, sql, this.executionId, reason));
+    const outcome = await sql.tx(async (q) => cancelInTx(q, sql, (await this.#load(q, true)).id, reason));
     if (outcome.kind === 'missing') throw new ExecutionNotFoundError(this.executionId);
     if (outcome.kind === 'finished') throw new ExecutionFinishedError(this.executionId, outcome.status);
     const cancelledNow = outcome.kind === 'cancelled';
@@ -98,9 +124,10 @@ export class WorkflowHandle<O = unknown> {
    * TerminatedError, and a runner still running it is fenced out (its next write is refused).
    */
   async terminate(reason = 'terminated by operator'): Promise<void> {
-    await terminateExecution(this.#db.sql, this.executionId, JSON.stringify(recordError(new TerminatedError(reason))));
+    const { id } = await this.#load();
+    await terminateExecution(this.#db.sql, id, JSON.stringify(recordError(new TerminatedError(reason))));
     const ch = notifier(this.#db.url);
-    ch.emit('finished', this.executionId);
+    ch.emit('finished', id);
     ch.emit('work');
   }
 
@@ -109,7 +136,7 @@ export class WorkflowHandle<O = unknown> {
    * runs afresh; the failed attempt's event is kept under `<id>#retry-<n>`).
    */
   async resume(): Promise<{ retriedSeq: number | null }> {
-    const out = await resumeExecution(this.#db.sql, this.executionId);
+    const out = await resumeExecution(this.#db.sql, (await this.#load()).id);
     notifier(this.#db.url).emit('work');
     return out;
   }
@@ -118,11 +145,13 @@ export class WorkflowHandle<O = unknown> {
   async describe(): Promise<ExecutionDescription> {
     const rec = await this.#load();
     const { sql } = this.#db;
-    const [holder, pending, served, undelivered] = await Promise.all([
+    const [holder, pending, served, undelivered, before] = await Promise.all([
       leaseHolder(sql, rec.id), pendingSignalCount(sql, rec.id), isServed(sql, rec.workflowName), undeliveredSignals(sql, sql.date, rec.id),
+      rec.continuedFrom ? previousRuns(sql, rec.firstRunId, 20) : [],
     ]);
     return {
-      id: rec.id, workflowName: rec.workflowName, workflowVersion: rec.workflowVersion, status: rec.status,
+      id: rec.id, runId: rec.runId, runNumber: rec.runNumber, firstRunId: rec.firstRunId, continuedFrom: rec.continuedFrom, previousRuns: before,
+      workflowName: rec.workflowName, workflowVersion: rec.workflowVersion, status: rec.status,
       input: decodeValue(rec.input), output: decodeValue(rec.output), error: rec.error ? decodeValue<RecordedError>(rec.error) : null,
       customStatus: decodeValue(rec.customStatus), waitingFor: rec.waitFor, templateKey: rec.templateKey, admitted: rec.admitted,
       attempts: rec.attempt, leaseToken: rec.leaseToken, leaseHolder: holder ? { owner: holder.owner, expiresAt: holder.expiresAt } : null,
@@ -133,24 +162,45 @@ export class WorkflowHandle<O = unknown> {
 
   /** The ordered, decoded history. */
   async history(): Promise<HistoryEntry[]> {
-    await this.#load();
-    const events = await loadHistory(this.#db.sql, this.executionId, this.#db.sql.date);
+    const rec = await this.#load();
+    const events = await loadHistory(this.#db.sql, rec.id, this.#db.sql.date);
     return events.map((e) => ({
       seq: e.seq, kind: e.kind, name: e.name, status: e.status, value: decodeValue(e.payload),
       attempt: e.attempt, leaseToken: e.leaseToken, at: e.createdAt,
     }));
   }
 
-  async #load(): Promise<ExecutionRecord> {
-    const rec = await findExecution(this.#db.sql, this.#db.sql, this.executionId);
+  /**
+   * The run this handle means right now: the id's current row (unbound), the bound run, or the
+   * current run of the bound run's continue-as-new chain. `forUpdate` locks it (in `q`'s tx).
+   */
+  async #load(q: SqlRunner = this.#db.sql, forUpdate = false): Promise<ExecutionRecord> {
+    const { sql } = this.#db;
+    const b = this.#binding;
+    let rec: ExecutionRecord | null;
+    if (!b) {
+      rec = await findExecution(q, sql, this.executionId, forUpdate);
+    } else {
+      rec = await findRun(q, sql, b.runId, forUpdate);
+      if (rec && !isRunOf(rec, this.executionId)) rec = null;
+      if (rec && rec.status === 'continued' && !b.strict) {
+        b.firstRunId ??= rec.firstRunId;
+        // The head may continue again while we look: follow it until it stays put.
+        for (let i = 0; i < 5 && rec?.status === 'continued'; i++) rec = await findChainHead(q, sql, b.firstRunId, forUpdate);
+      }
+    }
     if (!rec) throw new ExecutionNotFoundError(this.executionId);
     return rec;
   }
-}
 
-function outcomeOf<O>(rec: ExecutionRecord): O {
-  if (rec.status === 'completed') return decodeValue<O>(rec.output);
-  const err = rec.error ? decodeValue<RecordedError>(rec.error) : { name: 'Error', message: `execution ${rec.status}` };
-  throw reviveError(err);
+  async #outcomeOf(rec: ExecutionRecord): Promise<O> {
+    if (rec.status === 'completed') return decodeValue<O>(rec.output);
+    if (rec.status === 'continued') {
+      const next = decodeValue<{ nextRunId?: string } | null>(rec.output);
+      throw new WorkflowContinuedAsNewError(this.executionId, rec.runId, next?.nextRunId ?? null);
+    }
+    const err = rec.error ? decodeValue<RecordedError>(rec.error) : { name: 'Error', message: `execution ${rec.status}` };
+    if (rec.status === 'cancelled') throw reviveError(err);
+    throw new WorkflowFailedError(this.executionId, err, rec.runId);
+  }
 }
-

@@ -26,9 +26,39 @@ export interface StartOptions {
   startAt?: Date;
 }
 
+/** Options of `client.getHandle`. */
+export interface GetHandleOptions {
+  /** Bind the handle to this run of the id (see `handle.runId`). @default follow the id's latest run */
+  runId?: string;
+  /**
+   * With `runId`: follow the runs this one continued as (`ctx.continueAsNew`), so `result()` is
+   * the chain's final result. `false` binds strictly to the one run. @default true
+   */
+  followContinuations?: boolean;
+}
+
+/** A run that came before the current one in a continue-as-new chain. */
+export interface PreviousRun {
+  runId: string;
+  /** Where the run is kept: `{id}#{n}`. */
+  executionId: string;
+  runNumber: number;
+}
+
 /** What `describe()` returns. */
 export interface ExecutionDescription {
+  /** The row's id: the execution id, or `{id}#{n}` for a run kept after a later run took the id. */
   id: string;
+  /** This run's id. */
+  runId: string;
+  /** 1 for an id's first run, +1 for each later run (reuse or continue-as-new). */
+  runNumber: number;
+  /** First run of this continue-as-new chain (equals runId when the run did not continue another). */
+  firstRunId: string;
+  /** Run id this run continued (ctx.continueAsNew), or null. */
+  continuedFrom: string | null;
+  /** Runs of the chain before this one, newest first (at most 20). */
+  previousRuns: PreviousRun[];
   workflowName: string;
   workflowVersion: number;
   status: ExecutionStatus;

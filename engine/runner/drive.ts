@@ -41,6 +41,7 @@ export async function runDueExecutions(opts: DriveOptions): Promise<{ id: string
       nudge: () => ch.emit('work'),
     });
     if (outcome.kind === 'completed' || outcome.kind === 'failed' || outcome.kind === 'cancelled') ch.emit('finished', execution.id);
+    if (outcome.kind === 'continued') ch.emit('work');
     return { id: execution.id, outcome };
   }));
 }

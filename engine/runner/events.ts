@@ -40,6 +40,8 @@ export interface RunnerEvents {
   'execution:failed': [ExecutionRef & { error: RecordedError }];
   'execution:cancelled': [ExecutionRef & { reason: string }];
   'execution:suspended': [ExecutionRef & { waitFor: WaitFor }];
+  /** The run ended with ctx.continueAsNew; `runId` is the next run (queued). */
+  'execution:continued': [ExecutionRef & { runId: string }];
   'execution:released': [ExecutionRef & { reason: string }];
   'step:started': [ExecutionRef & { step: string; seq: number; attempt: number }];
   'step:completed': [ExecutionRef & { step: string; seq: number; attempt: number }];

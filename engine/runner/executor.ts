@@ -22,6 +22,8 @@ export type ExecutionOutcome =
   | { kind: 'failed'; error: RecordedError }
   | { kind: 'cancelled'; reason: string }
   | { kind: 'suspended'; waitFor: WaitFor }
+  /** Ended with ctx.continueAsNew: run `runId` of the same id is queued. */
+  | { kind: 'continued'; runId: string }
   | { kind: 'lease-lost'; detail: string }
   | { kind: 'aborted'; reason: string };
 
@@ -121,6 +123,8 @@ async function interrupted(session: ExecutionSession, r: Awaited<ExecutionSessio
       return { kind: 'lease-lost', detail: r.error.message };
     case 'aborted':
       return { kind: 'aborted', reason: r.reason };
+    case 'continued':
+      return { kind: 'continued', runId: r.runId };
     case 'fatal': {
       // Park: the execution fails with the NonDeterminismError and is left for a person.
       const error = recordError(r.error as NonDeterminismError);

@@ -263,6 +263,10 @@ export class Runner extends EventEmitter<RunnerEvents> {
       case 'suspended':
         this.#safeEmit('execution:suspended', { ...ref, waitFor: outcome.waitFor });
         break;
+      case 'continued':
+        notifier(this.#db.url).emit('work');
+        this.#safeEmit('execution:continued', { ...ref, runId: outcome.runId });
+        break;
       case 'lease-lost':
         log.warn({ lease_token: execution.leaseToken, detail: outcome.detail }, 'lease lost; local run aborted');
         this.#safeEmit('lease:lost', { ...ref, leaseToken: execution.leaseToken, detail: outcome.detail, cause: 'fence' });

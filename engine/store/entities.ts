@@ -9,6 +9,8 @@ import type { Dialect } from './dialect';
 
 /** Longest execution id; `workflow_execution:{id}` must still fit a lock key. */
 export const MAX_EXECUTION_ID_LENGTH = 200;
+/** Longest run id (a UUIDv7 is 36 characters). */
+export const MAX_RUN_ID_LENGTH = 40;
 /** Longest lock key (the seed's VARCHAR(255)); longer keys are rejected, never truncated. */
 export const MAX_LOCK_KEY_LENGTH = 255;
 /** Longest lock owner / runner id. */
@@ -58,6 +60,10 @@ export function buildEntities(dialect: Dialect): EntitySchema[] {
     name: 'WorkflowExecution', tableName: 'workflow_executions',
     properties: {
       id: { type: 'string', length: MAX_EXECUTION_ID_LENGTH, primary: true },
+      runId: { type: 'string', length: MAX_RUN_ID_LENGTH, nullable: true, unique: 'workflow_executions_run_id_unique' },
+      firstRunId: { type: 'string', length: MAX_RUN_ID_LENGTH, nullable: true },
+      continuedFrom: { type: 'string', length: MAX_RUN_ID_LENGTH, nullable: true },
+      runNumber: { type: 'integer', default: 1 },
       workflowName: { type: 'string', length: MAX_NAME_LENGTH },
       workflowVersion: { type: 'integer', default: 1 },
       templateKey: { type: 'string', length: MAX_NAME_LENGTH, nullable: true },
@@ -96,6 +102,7 @@ export function buildEntities(dialect: Dialect): EntitySchema[] {
       { name: 'workflow_executions_status_created_idx', properties: ['status', 'createdAt'] },
       // Live template view: active members of any template without visiting other active rows.
       { name: 'workflow_executions_status_template_idx', properties: ['status', 'templateKey'] },
+      { name: 'workflow_executions_first_run_idx', properties: ['firstRunId'] },
     ],
   });
 

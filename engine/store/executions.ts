@@ -3,12 +3,13 @@
  * and the "wake" touch other writers use. Lease-holder transitions are in transitions.ts,
  * claims and the watchdog in claims.ts.
  */
+import { uuidv7 } from '../uuid7';
 import type { SqlRunner, SqlStore } from './sql';
 import type { ExecutionRecord, ExecutionStatus, NewExecution, WaitFor } from './types';
 
 /** Every column, in SELECT form. */
 export const EXECUTION_COLUMNS =
-  'id, workflow_name, workflow_version, template_key, template_limit, admitted, status, input, output, error, custom_status, ' +
+  'id, run_id, first_run_id, continued_from, run_number, workflow_name, workflow_version, template_key, template_limit, admitted, status, input, output, error, custom_status, ' +
   'wait_for, available_at, lease_token, runner_id, next_seq, step_attempt, attempt, parent_id, parent_seq, cancel_reason, ' +
   'created_at, updated_at, started_at, finished_at, trace_context';
 
@@ -21,6 +22,10 @@ const str = (v: unknown): string | null => (v === null || v === undefined ? null
 export function toExecution(r: Record<string, unknown>, date: SqlStore['date']): ExecutionRecord {
   return {
     id: String(r.id),
+    runId: str(r.run_id) ?? '',
+    firstRunId: str(r.first_run_id) ?? str(r.run_id) ?? '',
+    continuedFrom: str(r.continued_from),
+    runNumber: Number(r.run_number ?? 1),
     workflowName: String(r.workflow_name),
     workflowVersion: Number(r.workflow_version),
     templateKey: str(r.template_key),
@@ -63,12 +68,15 @@ export function isDuplicateKeyError(err: unknown): boolean {
  */
 export async function insertExecution(q: SqlRunner, store: SqlStore, e: NewExecution): Promise<void> {
   const templateSeq = e.templateKey === null ? null : await nextTemplateSeq(q, store, e.templateKey);
+  const runId = e.runId ?? uuidv7();
   await q.run(
-    `INSERT INTO workflow_executions (id, workflow_name, workflow_version, template_key, template_limit, template_seq, admitted, status, input, ` +
-      `available_at, lease_token, next_seq, step_attempt, attempt, parent_id, parent_seq, trace_context, created_at, updated_at) ` +
+    `INSERT INTO workflow_executions (id, run_id, first_run_id, continued_from, run_number, workflow_name, workflow_version, template_key, ` +
+      `template_limit, template_seq, admitted, status, input, available_at, lease_token, next_seq, step_attempt, attempt, parent_id, parent_seq, ` +
+      `trace_context, created_at, updated_at) ` +
       // created_at at millisecond precision so a JS Date cursor (list pagination) matches it exactly.
-      `VALUES (?, ?, ?, ?, ?, ?, 0, 'queued', ?, ${store.nowPlus}, 0, 0, 0, 0, ?, ?, ?, ${store.mysql ? 'UTC_TIMESTAMP(3)' : store.now}, ${store.now})`,
-    [e.id, e.workflowName, e.workflowVersion, e.templateKey, e.templateLimit, templateSeq, e.input, store.ms(e.delayMs), e.parentId, e.parentSeq, e.traceContext ?? null],
+      `VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 'queued', ?, ${store.nowPlus}, ?, 0, 0, 0, ?, ?, ?, ${store.mysql ? 'UTC_TIMESTAMP(3)' : store.now}, ${store.now})`,
+    [e.id, runId, e.firstRunId ?? runId, e.continuedFrom ?? null, e.runNumber ?? 1, e.workflowName, e.workflowVersion, e.templateKey,
+      e.templateLimit, templateSeq, e.input, store.ms(e.delayMs), e.leaseToken ?? 0, e.parentId, e.parentSeq, e.traceContext ?? null],
   );
 }
 
@@ -186,15 +194,4 @@ export async function listExecutions(q: SqlRunner, store: SqlStore, f: ListFilte
   params.push(f.limit);
   const rows = await q.all<Record<string, unknown>>(sqlText, params);
   return rows.map((r) => toExecution(r, store.date));
-}
-
-/**
- * Move a finished execution aside under `archivedId` (reuse policy "allow duplicate"): its
- * history, signals and children follow it, so nothing is lost and the id is free again.
- */
-export async function archiveExecution(q: SqlRunner, id: string, archivedId: string): Promise<void> {
-  await q.run('UPDATE workflow_executions SET id = ? WHERE id = ?', [archivedId, id]);
-  await q.run('UPDATE workflow_events SET execution_id = ? WHERE execution_id = ?', [archivedId, id]);
-  await q.run('UPDATE workflow_signals SET execution_id = ? WHERE execution_id = ?', [archivedId, id]);
-  await q.run('UPDATE workflow_executions SET parent_id = ? WHERE parent_id = ?', [archivedId, id]);
 }

@@ -11,6 +11,7 @@ import { cancelExecutions, findExecution, insertExecution, isDuplicateKeyError, 
 import { insertEvents, markTimersFired, storedPayload } from './events';
 import { boundErrorJson } from '../error-size';
 import { consumeSignal, markUndelivered } from './signals';
+import { insertContinuation, type ContinuePlan } from './continue-as-new';
 import { isConnectionError, type SqlRunner, type SqlStore } from './sql';
 import type { ExecutionRecord, Lease, NewEvent, NewExecution, WaitFor } from './types';
 
@@ -33,8 +34,10 @@ export interface CommitPlan {
   customStatus?: string | null;
   /** Commit even when a cancellation is pending (the holder has already seen it). */
   ignoreCancel?: boolean;
-  /** Terminal transition. */
-  finish?: { status: 'completed' | 'failed' | 'cancelled'; output: string | null; error: string | null };
+  /** Terminal transition (`continued` goes with `continueAsNew`). */
+  finish?: { status: 'completed' | 'failed' | 'cancelled' | 'continued'; output: string | null; error: string | null };
+  /** The next run of a continue-as-new (see continue-as-new.ts). */
+  continueAsNew?: ContinuePlan;
   /** Suspension: waiting for something, slot and lease released. `dueInMs` null = no deadline. */
   suspend?: { waitFor: WaitFor; dueInMs: number | null; status?: 'waiting' | 'queued' };
   /** Children to create in the same transaction. */
@@ -177,6 +180,7 @@ export async function explainFenceFailure(q: SqlRunner, store: SqlStore, lease: 
 }
 
 function landed(row: ExecutionRecord, lease: Lease, plan: CommitPlan): boolean {
+  if (plan.continueAsNew) return row.runId === plan.continueAsNew.runId;
   if (row.leaseToken !== lease.token || row.nextSeq !== plan.nextSeq) return false;
   if (plan.finish) return row.status === plan.finish.status;
   if (plan.suspend) return row.status === (plan.suspend.status ?? 'waiting');
@@ -214,6 +218,11 @@ async function writePlan(q: SqlRunner, store: SqlStore, lease: Lease, plan: Comm
     await q.run('DELETE FROM distributed_locks WHERE lock_key = ? AND token = ?', [executionLockKey(lease.executionId), lease.token]);
   }
   if (plan.finish) await markUndelivered(q, [lease.executionId]);
+  if (plan.continueAsNew) {
+    const { templateFreed } = await insertContinuation(q, store, lease, plan.continueAsNew);
+    if (templateFreed) await wakeNextInTemplate(q, store, templateFreed);
+    return 'committed';
+  }
   if (plan.finish && record?.parentId) await wakeExecution(q, store, record.parentId);
   if (plan.finish && record?.templateKey) await wakeNextInTemplate(q, store, record.templateKey);
   return 'committed';

@@ -11,11 +11,13 @@ export const ExecutionStatus = {
   completed: 'completed',
   failed: 'failed',
   cancelled: 'cancelled',
+  /** The run ended with `ctx.continueAsNew`: a fresh run of the same id carries on (archived runs only). */
+  continued: 'continued',
 } as const;
 export type ExecutionStatus = (typeof ExecutionStatus)[keyof typeof ExecutionStatus];
 
 /** Statuses after which nothing changes any more. */
-export const FINISHED_STATUSES: readonly ExecutionStatus[] = ['completed', 'failed', 'cancelled'];
+export const FINISHED_STATUSES: readonly ExecutionStatus[] = ['completed', 'failed', 'cancelled', 'continued'];
 
 /** What a waiting (or admission-blocked) execution waits for. */
 export type WaitFor =
@@ -29,6 +31,14 @@ export type WaitFor =
 /** One execution as stored. */
 export interface ExecutionRecord {
   id: string;
+  /** This run's id (a new one for every run of an id: start, reuse, continue-as-new; '' for rows written without one). */
+  runId: string;
+  /** Run id of the first run of this continue-as-new chain (itself when not continued). */
+  firstRunId: string;
+  /** Run id of the run this one continued (ctx.continueAsNew), or null. */
+  continuedFrom: string | null;
+  /** 1 for the first run of an id, +1 for every later run (reuse or continue-as-new). */
+  runNumber: number;
   workflowName: string;
   workflowVersion: number;
   templateKey: string | null;
@@ -110,6 +120,15 @@ export type NewEvent = Omit<HistoryEvent, 'createdAt' | 'leaseToken' | 'order'> 
 /** A new execution row. */
 export interface NewExecution {
   id: string;
+  /** @default a new UUIDv7 */
+  runId?: string;
+  /** @default runId (a new chain) */
+  firstRunId?: string;
+  continuedFrom?: string | null;
+  /** @default 1 */
+  runNumber?: number;
+  /** Lease tokens of an id keep growing across its runs. @default 0 */
+  leaseToken?: number;
   workflowName: string;
   workflowVersion: number;
   templateKey: string | null;

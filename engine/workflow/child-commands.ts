@@ -13,6 +13,7 @@ import type { WorkflowDefinition } from './define-workflow';
 import type { ExecutionSession } from './session';
 import { eventAt } from './names';
 import { validateChildId, validateTemplateKey } from '../validation';
+import { defaultChildId } from './runs';
 
 /** Issue a child start. */
 export function startChildCommand<I, O>(s: ExecutionSession, shielded: boolean, workflow: WorkflowDefinition<I, O>, input: I, options: ChildOptions = {}): Promise<ChildHandle<O>> {
@@ -29,7 +30,7 @@ export function startChildCommand<I, O>(s: ExecutionSession, shielded: boolean, 
     shielded,
     fromRecord: (ev) => ({ ok: true, value: handle(decodeValue<{ childId: string }>(ev.payload).childId) }),
     start: async (c) => {
-      const childId = options.id ?? `${s.record.id}/${c.seq}`;
+      const childId = options.id ?? defaultChildId(s.record, c.seq);
       const child: NewExecution = {
         id: childId, workflowName: workflow.name, workflowVersion: workflow.version, templateKey,
         templateLimit: workflow.template?.limit ?? null, input: encoded, parentId: s.record.id, parentSeq: c.seq, delayMs: 0,

@@ -12,7 +12,9 @@ export type RunInterruption =
   | { kind: 'suspended'; waitFor: WaitFor }
   | { kind: 'lease-lost'; error: LeaseLostError }
   | { kind: 'aborted'; reason: string }
-  | { kind: 'fatal'; error: NonDeterminismError };
+  | { kind: 'fatal'; error: NonDeterminismError }
+  /** Ended with ctx.continueAsNew: run `runId` of the same id is queued. */
+  | { kind: 'continued'; runId: string };
 
 /**
  * A promise that never settles: what a command returns once the run has ended. A fresh one each

@@ -23,11 +23,17 @@ export interface StepContext {
 }
 
 /** Options of `ctx.step`. */
-export interface StepOptions {
+export interface StepOptions<T = unknown> {
   /** Retry policy; layered over the workflow's. */
   retry?: RetryPolicy;
   /** Start-to-close timeout of one attempt; aborts the step's signal and fails the attempt. */
   timeout?: Duration;
+  /**
+   * Saga: undo this step. Registered once the step has committed (also when replayed);
+   * `ctx.compensate()` runs it as the step `compensate:<name>` with this step's retry policy
+   * and timeout, receiving the step's result.
+   */
+  compensate?: (result: T, step: StepContext) => Promise<unknown> | unknown;
 }
 
 /** Options of starting a child. */
@@ -51,6 +57,8 @@ export interface ChildHandle<O> {
 /** The context handed to a workflow body. */
 export interface WorkflowContext {
   readonly executionId: string;
+  /** This run's id (a new one after a reuse or `continueAsNew`). */
+  readonly runId: string;
   readonly workflowName: string;
   /** How many times this execution has been claimed (1 on the first run). */
   readonly attempt: number;
@@ -59,7 +67,21 @@ export interface WorkflowContext {
   /** Fires on cancellation or lease loss. */
   readonly signal: AbortSignal;
   /** Run `fn` at most once to a committed result (at least once to completion). */
-  step<T>(name: string, fn: (step: StepContext) => Promise<T> | T, options?: StepOptions): Promise<T>;
+  step<T>(name: string, fn: (step: StepContext) => Promise<T> | T, options?: StepOptions<T>): Promise<T>;
+  /**
+   * Run the compensations of the committed steps that have one, newest first, each as a
+   * checkpointed step `compensate:<step>`; a cancellation arriving meanwhile waits until they are
+   * done. Each runs once: a second call runs only compensations registered since. Throws
+   * CompensationError (after running all) if some still failed after their retries.
+   */
+  compensate(): Promise<void>;
+  /**
+   * End this run and start a fresh run of the same id with `input` and an empty history (one
+   * fenced transaction): this run is kept as `{id}#{n}` with status `continued`, the next run
+   * links to it. Validated like a start. Never resolves. Use it to bound the history of a
+   * workflow that loops forever (pollers, entity workflows).
+   */
+  continueAsNew<I>(input: I): Promise<never>;
   /** Durable timer. */
   sleep(name: string, duration: Duration): Promise<void>;
   sleep(duration: Duration): Promise<void>;

@@ -18,6 +18,8 @@ import { eventAt } from './names';
 import type { ExecutionSession } from './session';
 import { stepCommand } from './step-command';
 import { signalCommand, sleepCommand, sleepUntilCommand } from './wait-commands';
+import { compensationsOf } from './saga';
+import { continueAsNew, prepareContinuation } from './continue-as-new';
 
 const silent = silentLogger();
 
@@ -34,13 +36,14 @@ export class LiveContext implements WorkflowContext {
   }
 
   get executionId(): string { return this.#s.record.id; }
+  get runId(): string { return this.#s.record.runId; }
   get workflowName(): string { return this.#s.record.workflowName; }
   get attempt(): number { return this.#s.record.attempt; }
   get signal(): AbortSignal { return this.#s.abort.signal; }
   /** Silent while replaying. */
   get log(): Logger { return this.#s.scheduler.replaying ? silent : this.#logger; }
 
-  step<T>(name: string, fn: (step: StepContext) => Promise<T> | T, options?: StepOptions): Promise<T> {
+  step<T>(name: string, fn: (step: StepContext) => Promise<T> | T, options?: StepOptions<T>): Promise<T> {
     return this.#guard(() => stepCommand(this.#s, this.#shielded, name, fn, options));
   }
 
@@ -67,6 +70,18 @@ export class LiveContext implements WorkflowContext {
 
   nonCancellable<T>(fn: (ctx: WorkflowContext) => Promise<T>): Promise<T> {
     return Promise.resolve().then(() => fn(new LiveContext(this.#s, this.#logger, true)));
+  }
+
+  /** Sagas (saga.ts): the plan is recorded; the compensations run shielded from cancellation. */
+  compensate(): Promise<void> {
+    const saga = compensationsOf(this.#s);
+    const plan = this.#value('compensations', () => saga.plan());
+    return this.nonCancellable((ctx) => saga.run(ctx, plan));
+  }
+
+  /** See continue-as-new.ts. */
+  continueAsNew<I>(input: I): Promise<never> {
+    return this.#guard(() => continueAsNew(this.#s, this.#s.scheduler.seq, prepareContinuation(this.#s, input)));
   }
 
   now(): Date {

@@ -61,6 +61,19 @@ export function validateWorkflowName(name: unknown, field = 'name'): string {
   return checkStorableText(name, `workflow ${field}`, field, MAX_NAME_LENGTH);
 }
 
+/**
+ * The template key of an execution of `def` with `input` (null without a template lock),
+ * validated the same way wherever an execution is created (start, continue-as-new).
+ */
+export function templateKeyFor<I>(def: Pick<WorkflowDefinition<I, unknown>, 'name' | 'template'>, input: I): string | null {
+  if (!def.template) return null;
+  const key = def.template.key(input);
+  if (typeof key !== 'string' || key.length === 0 || [...key].length > MAX_NAME_LENGTH) {
+    throw new ValidationError(`template key of "${def.name}" must be a non-empty string of at most ${MAX_NAME_LENGTH} characters`, 'template.key');
+  }
+  return key;
+}
+
 /** Define a workflow. */
 export function defineWorkflow<I = unknown, O = unknown>(options: WorkflowOptions<I>, fn: WorkflowFunction<I, O>): WorkflowDefinition<I, O> {
   if (!options || typeof options !== 'object') throw new ValidationError('defineWorkflow needs an options object', 'options');

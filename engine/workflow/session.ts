@@ -271,19 +271,19 @@ export class ExecutionSession implements SchedulerHost {
   }
 
   /** Finish the execution (terminal). Returns false when the lease was lost. */
-  async finish(status: 'completed' | 'failed' | 'cancelled', output: string | null, error: RecordedError | null, record: ExecutionRecord): Promise<boolean> {
+  async finish(status: 'completed' | 'failed' | 'cancelled' | 'continued', output: string | null, error: RecordedError | null, record: ExecutionRecord, continueAsNew?: CommitPlan['continueAsNew']): Promise<boolean> {
     if (!this.#opts.leaseValid()) return false;
     const events = [...this.#buffered].sort((a, b) => a.seq - b.seq);
     const maxSeq = events.length ? events[events.length - 1].seq + 1 : 0;
     try {
       const alone = events.length === 0 && this.#customStatus === undefined && !record.parentId && !record.templateKey;
-      if (alone && this.#opts.commitFinish) {
+      if (alone && this.#opts.commitFinish && status !== 'continued') {
         await this.#opts.commitFinish({ lease: this.lease, status, output, error: error ? encodeRecordedError(error, this.payloadLimitBytes) : null, nextSeq: Math.max(this.#written, maxSeq) });
         return true;
       }
       await commitFenced(this.store, this.lease, {
         events, nextSeq: Math.max(this.#written, maxSeq), customStatus: this.#customStatus, ignoreCancel: true,
-        finish: { status, output, error: error ? encodeRecordedError(error, this.payloadLimitBytes) : null },
+        finish: { status, output, error: error ? encodeRecordedError(error, this.payloadLimitBytes) : null }, continueAsNew,
       }, record);
       return true;
     } catch (err) {

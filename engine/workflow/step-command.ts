@@ -14,12 +14,14 @@ import type { ExecutionSession } from './session';
 import { checkDelayMs, checkName, eventAt } from './names';
 import { encodeRecordedError } from '../error-size';
 import { waitEntry } from './suspension';
+import { compensationsOf, compensationStepName } from './saga';
 
 type AttemptOutcome = { ok: true; payload: string | null } | { ok: false; error: RecordedError };
 
 /** Issue a step. */
-export function stepCommand<T>(s: ExecutionSession, shielded: boolean, name: string, fn: (step: StepContext) => Promise<T> | T, options: StepOptions = {}): Promise<T> {
+export function stepCommand<T>(s: ExecutionSession, shielded: boolean, name: string, fn: (step: StepContext) => Promise<T> | T, options: StepOptions<T> = {}): Promise<T> {
   checkName(name, 'step');
+  if (options.compensate !== undefined) compensationStepName(name, options.compensate);
   const policy = resolveRetryPolicy(options.retry, s.definition.retry, `step "${name}" retry`);
   const timeoutMs = options.timeout === undefined ? undefined : checkDelayMs(options.timeout, `step "${name}" timeout`);
   const cmd = s.scheduler.issue(EventKind.step, name, {
@@ -65,6 +67,8 @@ export function stepCommand<T>(s: ExecutionSession, shielded: boolean, name: str
       }
     },
   });
+  // Saga: a committed result registers its compensation when delivered (live and on replay alike).
+  if (options.compensate) cmd.promise.then((v) => compensationsOf(s).add(cmd.seq, name, options, v as T), () => undefined);
   return cmd.promise as Promise<T>;
 }
 

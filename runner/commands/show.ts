@@ -33,6 +33,7 @@ function describeText(d: ExecutionDescription, now: Date): string {
   const took = d.finishedAt ? ` (took ${shortDuration(d.finishedAt.getTime() - d.createdAt.getTime())})` : '';
   return fields([
     ['execution', d.id],
+    ['run', `${d.runId} (run ${d.runNumber}${d.continuedFrom ? `, continued from ${d.continuedFrom}` : ''})`],
     ['workflow', `${d.workflowName} v${d.workflowVersion}${d.servedByLiveRunner ? '' : '  (no live runner serves it)'}`],
     ['status', d.status + (d.cancelRequested && d.status !== 'cancelled' ? `  (cancel requested: ${d.cancelRequested})` : '')],
     ['attempts', String(d.attempts)],

@@ -4,6 +4,8 @@
  */
 import type { Database } from '../../engine/store/database';
 import { releaseExpiredLeases } from '../../engine/store/expired-leases';
+import { claimExecutions } from '../../engine/store/claims';
+import { executeClaimed } from '../../engine/runner/executor';
 import { runUntilIdle } from '../../engine/runner/drive';
 import type { WorkflowDefinition } from '../../engine/workflow/define-workflow';
 
@@ -39,4 +41,31 @@ export async function expireAllLeases(db: Database): Promise<number> {
 /** Make a waiting execution due now (a timer or timeout elapsed). */
 export async function makeDue(db: Database, executionId: string): Promise<void> {
   await db.sql.run(`UPDATE workflow_executions SET available_at = ${db.sql.mysql ? 'UTC_TIMESTAMP(6) - INTERVAL 1 SECOND' : `${db.sql.now} - 1000`} WHERE id = ?`, [executionId]);
+}
+
+/**
+ * Claim one execution of `wf` as `owner` and run it in-process; `crash()` (or `crashWhen`
+ * returning true for a session event) aborts the run as if the process died right there.
+ */
+export async function runOnceWithCrash(db: Database, wf: WorkflowDefinition<any, any>, crashWhen: (event: string, data: Record<string, unknown>) => boolean = () => false) { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const owner = 'crashy-00000000';
+  const [execution] = await claimExecutions(db.sql, { owner, workflows: [wf.name], limit: 1, leaseTtlMs: 30_000 });
+  if (!execution) throw new Error(`nothing of ${wf.name} to claim`);
+  const ac = new AbortController();
+  crash = () => ac.abort('simulated crash');
+  try {
+    return await executeClaimed({
+      store: db.sql, execution, definition: wf, owner, signal: ac.signal, holdWaitsUpToMs: 200,
+      emit: (event, data) => { if (crashWhen(event, data)) ac.abort('simulated crash'); },
+    });
+  } finally {
+    crash = () => undefined;
+  }
+}
+
+let crash: () => void = () => undefined;
+
+/** Inside a step body run by runOnceWithCrash: the "process" dies now (before the step commits). */
+export function crashNow(): void {
+  crash();
 }

@@ -85,8 +85,8 @@ describeEachDb(__filename, 'bad input', (ctx) => {
     const h1 = await client.start(throwsString, undefined);
     const h2 = await client.start(throwsObject, undefined);
     await drive(ctx.db, [throwsString, throwsObject]);
-    await expect(h1.result()).rejects.toMatchObject({ name: 'NonErrorThrown', message: 'workflow code threw a non-Error value: just a string' });
-    await expect(h2.result()).rejects.toMatchObject({ name: 'NonErrorThrown', message: 'workflow code threw a non-Error value: {"code":42}' });
+    await expect(h1.result()).rejects.toMatchObject({ code: 'WORKFLOW_FAILED', cause: expect.objectContaining({ name: 'NonErrorThrown', message: 'workflow code threw a non-Error value: just a string' }) });
+    await expect(h2.result()).rejects.toMatchObject({ code: 'WORKFLOW_FAILED', cause: expect.objectContaining({ name: 'NonErrorThrown', message: 'workflow code threw a non-Error value: {"code":42}' }) });
   });
 
   test('a step result that is not serializable fails the step without retries; an oversized output fails the workflow', async () => {
@@ -104,14 +104,14 @@ describeEachDb(__filename, 'bad input', (ctx) => {
     await drive(ctx.db, [badStep, bigOut]);
     expect(await h1.result()).toEqual({ name: 'SerializationError', message: 'result of step "fn" is not JSON-serializable: $.f is a function, which JSON cannot represent' });
     expect(runs).toBe(1);
-    await expect(h2.result()).rejects.toMatchObject({ name: 'SerializationError' });
+    await expect(h2.result()).rejects.toMatchObject({ code: 'WORKFLOW_FAILED', cause: expect.objectContaining({ name: 'SerializationError' }) });
   });
 
   test('a malformed duration inside workflow code fails the workflow with a ValidationError', async () => {
     const badSleep = defineWorkflow({ name: 'bad-sleep' }, async (wctx) => { await wctx.sleep('nap', 'a while'); });
     const h = await client.start(badSleep, undefined);
     await drive(ctx.db, [badSleep]);
-    await expect(h.result()).rejects.toMatchObject({ name: 'ValidationError', message: expect.stringContaining('"a while" is not a duration') });
+    await expect(h.result()).rejects.toMatchObject({ code: 'WORKFLOW_FAILED', cause: expect.objectContaining({ name: 'ValidationError', message: expect.stringContaining('"a while" is not a duration') }) });
   });
 
   test('signals: unknown execution and bad payloads are rejected clearly', async () => {

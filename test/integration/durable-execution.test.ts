@@ -112,8 +112,8 @@ describeEachDb(__filename, 'durable execution', (ctx) => {
     const h3 = await client.start(nonRetryableClass, undefined);
     await drive(db, [flaky, exhausted, nonRetryableClass]);
     expect(await h1.result()).toEqual({ got: 3, caught: 'CardDeclined', message: 'card declined' });
-    await expect(h2.result()).rejects.toMatchObject({ name: 'Error', message: 'nope' });
-    await expect(h3.result()).rejects.toMatchObject({ name: 'NonRetryableError', message: 'stop now' });
+    await expect(h2.result()).rejects.toMatchObject({ code: 'WORKFLOW_FAILED', cause: expect.objectContaining({ name: 'Error', message: 'nope' }) });
+    await expect(h3.result()).rejects.toMatchObject({ code: 'WORKFLOW_FAILED', cause: expect.objectContaining({ name: 'NonRetryableError', message: 'stop now' }) });
     expect(await ledgerCounts(db, 'retry:')).toEqual({ 'retry:until-third': 3, 'retry:declined': 1, 'retry:always': 3, 'retry:stop': 1 });
     const steps = (await h2.history()).filter((e) => e.kind === 'step');
     expect(steps).toEqual([expect.objectContaining({ name: 'always', status: 'failed', attempt: 3 })]);

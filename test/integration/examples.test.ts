@@ -39,7 +39,7 @@ describeEachDb(__filename, 'example workflows', (ctx) => {
   test('a declined card is not retried and releases the reservation before failing', async () => {
     const h = await client.start(order, { orderId: 'o-3', customerId: 'c-3', amount: 100, items: 1, card: 'declined' }, { id: 'order-declined' });
     await drive(ctx.db, all);
-    await expect(h.result()).rejects.toMatchObject({ name: 'CardDeclined', message: 'card of customer c-3 was declined' });
+    await expect(h.result()).rejects.toMatchObject({ code: 'WORKFLOW_FAILED', cause: expect.objectContaining({ name: 'CardDeclined', message: 'card of customer c-3 was declined' }) });
     expect(await steps('order-declined')).toEqual(['reserve-inventory:completed', 'charge:failed', 'release-inventory:completed']);
     expect((await h.history()).find((e) => e.name === 'charge')?.attempt).toBe(1);
     expect((await h.describe()).status).toBe('failed');

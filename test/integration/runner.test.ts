@@ -68,6 +68,21 @@ describeEachDb(__filename, 'runner', (ctx) => {
     expect(locks).toHaveLength(0);
   });
 
+  test('a runner runs a continue-as-new chain to its end, emitting execution:continued per hand-over', async () => {
+    const loop = defineWorkflow({ name: 'loop-runner' }, async (wctx, n: number) => {
+      await wctx.step('work', async () => n);
+      return n > 0 ? wctx.continueAsNew(n - 1) : 'looped';
+    });
+    await withRunner({ workflows: [loop] }, async (runner) => {
+      const continued: string[] = [];
+      runner.on('execution:continued', (e) => continued.push(e.runId));
+      const h = await client.start(loop, 3, { id: 'loop-runner-1' });
+      expect(await h.result({ timeout: '30s' })).toBe('looped');
+      expect(continued).toHaveLength(3);
+      expect((await h.describe()).runId).toBe(continued[2]);
+    });
+  });
+
   test('options are validated with errors that name the option', async () => {
     await expect(createRunner({ db: ctx.db, workflows: [] })).rejects.toMatchObject({ code: 'VALIDATION', field: 'workflows' });
     await expect(createRunner({ db: ctx.db, workflows: [add], concurrency: 0 })).rejects.toMatchObject({ field: 'concurrency' });
