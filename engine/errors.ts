@@ -139,6 +139,17 @@ export class CancelledError extends LeaseflowError {
   }
 }
 
+/**
+ * A timer or signal wait that was still pending when the workflow issued a newer one of the same
+ * name in a later activation (the losing branch of an earlier race): it is dropped — no longer
+ * due, consuming nothing — and its promise rejects with this error.
+ */
+export class WaitSupersededError extends LeaseflowError {
+  constructor(readonly kind: string, readonly waitName: string, readonly position: number, readonly by: number) {
+    super('WAIT_SUPERSEDED', `${kind} "${waitName}" at position ${position} was superseded by a newer wait of the same name at position ${by}`);
+  }
+}
+
 /** `result({ timeout })` or a step's start-to-close timeout elapsed. */
 export class TimeoutError extends LeaseflowError {
   constructor(message: string) {
@@ -173,18 +184,56 @@ export class NonRetryableError extends LeaseflowError {
   }
 }
 
-/** Turn anything thrown into the recorded JSON form; non-Errors become a clear TypeError record. */
-export function recordError(err: unknown): RecordedError {
-  if (err instanceof Error) {
-    const rec: RecordedError = { name: err.name, message: err.message, stack: err.stack };
-    const code = (err as { code?: unknown }).code;
-    if (typeof code === 'string') rec.code = code;
-    if (err instanceof NonRetryableError) rec.nonRetryable = true;
-    return rec;
+/** Longest message/name kept from a hostile thrown value while recording it. */
+const MAX_RECORDED_TEXT = 64 * 1024;
+
+/** Read one property of a hostile value: getters may throw, Proxies may trap, anything goes. */
+function safeGet(obj: unknown, key: string): unknown {
+  try { return (obj as Record<string, unknown>)[key]; } catch { return undefined; }
+}
+
+/** A short printable form of any value; never throws (circular, null-prototype, BigInt, symbols, Proxies). */
+function safeText(v: unknown): string {
+  try {
+    if (typeof v === 'string') return v.slice(0, MAX_RECORDED_TEXT);
+    if (typeof v === 'bigint' || typeof v === 'symbol' || typeof v === 'number' || typeof v === 'boolean' || v === undefined || v === null) return String(v);
+    try {
+      const json = JSON.stringify(v);
+      if (json !== undefined) return json.slice(0, MAX_RECORDED_TEXT);
+    } catch { /* circular or BigInt inside: fall through */ }
+    return String(v).slice(0, MAX_RECORDED_TEXT);
+  } catch {
+    return '[unprintable value]';
   }
-  let shown: string;
-  try { shown = JSON.stringify(err) ?? String(err); } catch { shown = String(err); }
-  return { name: 'NonErrorThrown', message: `workflow code threw a non-Error value: ${shown}`, code: 'NON_ERROR_THROWN' };
+}
+
+/**
+ * Turn anything thrown into the recorded JSON form; non-Errors become a clear record. Never
+ * throws, whatever was thrown (a throwing `name` getter, a revoked Proxy, a circular
+ * null-prototype object): a run must always be recordable.
+ */
+export function recordError(err: unknown): RecordedError {
+  try {
+    let isError = false;
+    try { isError = err instanceof Error; } catch { isError = false; }
+    if (isError) {
+      const name = safeGet(err, 'name');
+      const message = safeGet(err, 'message');
+      const stack = safeGet(err, 'stack');
+      const rec: RecordedError = {
+        name: typeof name === 'string' ? name.slice(0, 255) : 'Error',
+        message: typeof message === 'string' ? message.slice(0, MAX_RECORDED_TEXT) : safeText(message),
+      };
+      if (typeof stack === 'string') rec.stack = stack.slice(0, MAX_RECORDED_TEXT);
+      const code = safeGet(err, 'code');
+      if (typeof code === 'string') rec.code = code.slice(0, 255);
+      try { if (err instanceof NonRetryableError) rec.nonRetryable = true; } catch { /* a Proxy's trap */ }
+      return rec;
+    }
+    return { name: 'NonErrorThrown', message: `workflow code threw a non-Error value: ${safeText(err)}`, code: 'NON_ERROR_THROWN' };
+  } catch {
+    return { name: 'UnrecordableError', message: 'workflow code threw a value that cannot be recorded', code: 'UNRECORDABLE_ERROR' };
+  }
 }
 
 /** Rebuild an Error object from its record, keeping name, message, code and stack. */

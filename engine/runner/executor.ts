@@ -76,7 +76,9 @@ export async function executeClaimed(opts: ExecuteOptions): Promise<ExecutionOut
     const body = Promise.resolve()
       .then(() => opts.definition.fn(ctx, decodeValue(execution.input)))
       .then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }));
+    session.scheduler.start();
     const first = await Promise.race([body, session.ended]);
+    session.scheduler.halt();
     if ('kind' in first) return await interrupted(session, first);
     if (session.dead) return await interrupted(session, await session.ended);
 

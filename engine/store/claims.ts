@@ -54,6 +54,7 @@ export async function claimExecutions(store: SqlStore, req: ClaimRequest): Promi
       admitted: e.templateKey !== null ? true : e.admitted,
       waitFor: e.waitFor?.kind === 'admission' ? null : e.waitFor,
       dbNow: dbNowAt,
+      claimedFromWaiting: e.status === 'waiting',
     }));
     await writeLeaseRows(q, store, req.owner, req.leaseTtlMs, claimed);
     return claimed;

@@ -95,6 +95,7 @@ export function buildEntities(dialect: Dialect): EntitySchema[] {
       payload: { ...longText, nullable: true } as never,
       attempt: { type: 'integer', default: 1 },
       leaseToken: { ...big, default: 0 } as never,
+      doneOrder: { type: 'integer', nullable: true },
       createdAt: { ...dt } as never,
     },
   });

@@ -7,7 +7,7 @@ import type { EventKind, HistoryEvent, NewEvent } from './types';
 /** The ordered history of one execution. */
 export async function loadHistory(sql: SqlStore | SqlRunner, executionId: string, date: SqlStore['date']): Promise<HistoryEvent[]> {
   const rows = await sql.all<Record<string, unknown>>(
-    'SELECT seq, kind, name, status, payload, attempt, lease_token, created_at FROM workflow_events WHERE execution_id = ? ORDER BY seq',
+    'SELECT seq, kind, name, status, payload, attempt, lease_token, done_order, created_at FROM workflow_events WHERE execution_id = ? ORDER BY seq',
     [executionId],
   );
   return rows.map((r) => ({
@@ -18,6 +18,7 @@ export async function loadHistory(sql: SqlStore | SqlRunner, executionId: string
     payload: r.payload === null || r.payload === undefined ? null : String(r.payload),
     attempt: Number(r.attempt),
     leaseToken: Number(r.lease_token),
+    order: r.done_order === null || r.done_order === undefined ? null : Number(r.done_order),
     createdAt: date(r.created_at) as Date,
   }));
 }
@@ -28,11 +29,21 @@ export async function insertEvents(q: SqlRunner, store: SqlStore, executionId: s
   const values: string[] = [];
   const params: unknown[] = [];
   for (const e of events) {
-    values.push(`(?, ?, ?, ?, ?, ?, ?, ?, ${store.now})`);
-    params.push(executionId, e.seq, e.kind, e.name, e.status, e.payload, e.attempt, token);
+    values.push(`(?, ?, ?, ?, ?, ?, ?, ?, ?, ${store.now})`);
+    params.push(executionId, e.seq, e.kind, e.name, e.status, e.payload, e.attempt, token, e.order ?? null);
   }
   await q.run(
-    `INSERT INTO workflow_events (execution_id, seq, kind, name, status, payload, attempt, lease_token, created_at) VALUES ${values.join(', ')}`,
+    `INSERT INTO workflow_events (execution_id, seq, kind, name, status, payload, attempt, lease_token, done_order, created_at) VALUES ${values.join(', ')}`,
     params,
   );
+}
+
+/** A timer recorded as scheduled has fired: its delivery order is set (the row is the holder's own). */
+export async function markTimersFired(q: SqlRunner, executionId: string, token: number, fired: readonly { seq: number; order: number }[]): Promise<void> {
+  for (const f of fired) {
+    await q.run(
+      "UPDATE workflow_events SET status = 'fired', done_order = ? WHERE execution_id = ? AND seq = ? AND status = 'scheduled' AND lease_token <= ?",
+      [f.order, executionId, f.seq, token],
+    );
+  }
 }

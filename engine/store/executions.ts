@@ -96,6 +96,18 @@ export async function requestCancel(q: SqlRunner, store: SqlStore, id: string, r
   await q.run(`UPDATE workflow_executions SET cancel_reason = COALESCE(cancel_reason, ?), updated_at = ${store.now} WHERE id = ?`, [reason, id]);
 }
 
+/** Ask unfinished executions to cancel (a parent's cancellation reaching its children) and wake them. */
+export async function cancelExecutions(q: SqlRunner, store: SqlStore, ids: readonly string[], reason: string): Promise<void> {
+  if (ids.length === 0) return;
+  await q.run(
+    `UPDATE workflow_executions SET cancel_reason = COALESCE(cancel_reason, ?), ` +
+      `available_at = CASE WHEN status = 'waiting' THEN ${store.now} ELSE available_at END, ` +
+      `status = CASE WHEN status = 'waiting' THEN 'queued' ELSE status END, ` +
+      `updated_at = ${store.now} WHERE id IN (?) AND status IN ('queued', 'running', 'waiting')`,
+    [reason, ids],
+  );
+}
+
 /** Cancel an execution that never started: straight to cancelled. */
 export async function cancelUnstarted(q: SqlRunner, store: SqlStore, id: string, errorJson: string): Promise<boolean> {
   const res = await q.run(

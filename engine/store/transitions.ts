@@ -7,8 +7,8 @@
  */
 import { LeaseLostError, LeaseflowError } from '../errors';
 import { executionLockKey } from './lock-keys';
-import { findExecution, insertExecution, isDuplicateKeyError, wakeExecution } from './executions';
-import { insertEvents } from './events';
+import { cancelExecutions, findExecution, insertExecution, isDuplicateKeyError, wakeExecution } from './executions';
+import { insertEvents, markTimersFired } from './events';
 import { consumeSignal } from './signals';
 import { isConnectionError, type SqlRunner, type SqlStore } from './sql';
 import type { ExecutionRecord, Lease, NewEvent, NewExecution, WaitFor } from './types';
@@ -40,6 +40,10 @@ export interface CommitPlan {
   children?: readonly NewExecution[];
   /** A signal consumed by this commit. */
   consumeSignal?: { id: number; seq: number };
+  /** Timers recorded as scheduled that fire with this commit (their delivery order). */
+  fireTimers?: readonly { seq: number; order: number }[];
+  /** Children to ask to cancel (the parent's cancellation reached them). */
+  cancelChildren?: { ids: readonly string[]; reason: string };
   /**
    * Runs inside the transaction after the fence took the row lock; return false to roll back
    * (something the holder was about to wait for has just arrived).
@@ -59,7 +63,7 @@ const UNKNOWN_OUTCOME_RETRY_MS = 120_000;
 
 /** True when a plan only appends events: the one-statement fast path applies. */
 export function eventsOnly(plan: CommitPlan): boolean {
-  return !plan.finish && !plan.suspend && !plan.children?.length && !plan.consumeSignal && !plan.recheck &&
+  return !plan.finish && !plan.suspend && !plan.children?.length && !plan.consumeSignal && !plan.recheck && !plan.fireTimers?.length && !plan.cancelChildren &&
     plan.customStatus === undefined && plan.stepAttempt === undefined && plan.events.length > 0;
 }
 
@@ -125,9 +129,9 @@ export async function insertEventsFenced(q: SqlRunner, store: SqlStore, items: r
   for (const it of items) {
     for (const e of it.events) {
       rows.push(rows.length === 0
-        ? 'SELECT ? AS execution_id, ? AS seq, ? AS kind, ? AS name, ? AS status, ? AS payload, ? AS attempt, ? AS lease_token, ? AS any_cancel'
-        : 'SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?');
-      params.push(it.lease.executionId, e.seq, e.kind, e.name, e.status, e.payload, e.attempt, it.lease.token, it.ignoreCancel ? 1 : 0);
+        ? 'SELECT ? AS execution_id, ? AS seq, ? AS kind, ? AS name, ? AS status, ? AS payload, ? AS attempt, ? AS lease_token, ? AS done_order, ? AS any_cancel'
+        : 'SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?');
+      params.push(it.lease.executionId, e.seq, e.kind, e.name, e.status, e.payload, e.attempt, it.lease.token, e.order ?? null, it.ignoreCancel ? 1 : 0);
     }
   }
   const expected = rows.length;
@@ -136,8 +140,8 @@ export async function insertEventsFenced(q: SqlRunner, store: SqlStore, items: r
   // the watchdog from re-queueing the row before this insert lands, so a stale holder's row
   // could commit after its lease was granted to someone else (bench/chaos found it).
   const res = await q.run(
-    'INSERT INTO workflow_events (execution_id, seq, kind, name, status, payload, attempt, lease_token, created_at) ' +
-      `SELECT v.execution_id, v.seq, v.kind, v.name, v.status, v.payload, v.attempt, v.lease_token, ${store.now} ` +
+    'INSERT INTO workflow_events (execution_id, seq, kind, name, status, payload, attempt, lease_token, done_order, created_at) ' +
+      `SELECT v.execution_id, v.seq, v.kind, v.name, v.status, v.payload, v.attempt, v.lease_token, v.done_order, ${store.now} ` +
       `FROM (${rows.join(' UNION ALL ')}) AS v JOIN workflow_executions e ON e.id = v.execution_id AND e.lease_token = v.lease_token ` +
       "AND e.status = 'running' AND (v.any_cancel = 1 OR e.cancel_reason IS NULL)" + (store.mysql ? ' LOCK IN SHARE MODE' : ''),
     params,
@@ -191,6 +195,8 @@ async function writePlan(q: SqlRunner, store: SqlStore, lease: Lease, plan: Comm
   if (res.affectedRows !== 1) await explainFenceFailure(q, store, lease);
   if (plan.recheck && !(await plan.recheck(q))) throw new Rollback();
   await insertEvents(q, store, lease.executionId, lease.token, plan.events);
+  if (plan.fireTimers?.length) await markTimersFired(q, lease.executionId, lease.token, plan.fireTimers);
+  if (plan.cancelChildren?.ids.length) await cancelExecutions(q, store, plan.cancelChildren.ids, plan.cancelChildren.reason);
   if (plan.consumeSignal && !(await consumeSignal(q, plan.consumeSignal.id, plan.consumeSignal.seq))) {
     throw new LeaseLostError(lease.executionId, lease.token, `signal ${plan.consumeSignal.id} was consumed by someone else`);
   }

@@ -22,7 +22,8 @@ export type WaitFor =
   | { kind: 'timer'; seq: number; name: string; dueAt: number }
   | { kind: 'signal'; seq: number; name: string; deadline?: number }
   | { kind: 'child'; seq: number; childId: string }
-  | { kind: 'retry'; seq: number; name: string; dueAt: number }
+  | { kind: 'retry'; seq: number; name: string; dueAt: number; attempt?: number }
+  | { kind: 'any'; waits: WaitFor[]; dueSeq?: number; dueAt?: number; more?: number }
   | { kind: 'admission' };
 
 /** One execution as stored. */
@@ -58,6 +59,8 @@ export interface ExecutionRecord {
 /** A claimed execution: the record as the claim left it, plus the database clock at claim time. */
 export interface ClaimedExecution extends ExecutionRecord {
   dbNow: Date;
+  /** True when it was claimed straight from `waiting` (its due time came), not after a wake. */
+  claimedFromWaiting?: boolean;
 }
 
 /** The fence of every write a lease holder makes. */
@@ -90,11 +93,17 @@ export interface HistoryEvent {
   payload: string | null;
   attempt: number;
   leaseToken: number;
+  /**
+   * Position of this event's result in the order results were delivered to workflow code
+   * (null: not a delivery, e.g. a recorded value or a timer not yet fired). Replay delivers in
+   * this order, so a race replays to the same winner.
+   */
+  order: number | null;
   createdAt: Date;
 }
 
 /** An event to append. */
-export type NewEvent = Omit<HistoryEvent, 'createdAt' | 'leaseToken'>;
+export type NewEvent = Omit<HistoryEvent, 'createdAt' | 'leaseToken' | 'order'> & { order?: number | null };
 
 /** A new execution row. */
 export interface NewExecution {

@@ -34,6 +34,11 @@ export interface StepOptions {
 export interface ChildOptions {
   /** Child execution id. @default `{parentId}/{seq}` (deterministic) */
   id?: string;
+  /**
+   * What the parent's cancellation does to this child while it runs: `'cancel'` requests its
+   * cancellation too, `'abandon'` leaves it running. @default 'cancel'
+   */
+  onParentCancel?: 'cancel' | 'abandon';
 }
 
 /** A started child workflow, seen from its parent. */
@@ -74,4 +79,10 @@ export interface WorkflowContext {
   uuid(): string;
   /** Publish a JSON status readable by `describe()` (committed with the next checkpoint). */
   setStatus(status: unknown): void;
+  /**
+   * Run `fn` shielded from cancellation: commands it issues through the context it receives are
+   * neither rejected with CancelledError nor aborted when the execution is cancelled (cleanup
+   * that must finish). Commands issued through the outer context are not shielded.
+   */
+  nonCancellable<T>(fn: (ctx: WorkflowContext) => Promise<T>): Promise<T>;
 }

@@ -3,13 +3,12 @@
  * determinism check. Pure: no IO.
  */
 import { NonDeterminismError } from '../errors';
-import { EventKind, type HistoryEvent } from '../store/types';
+import type { EventKind, HistoryEvent } from '../store/types';
 
 /** The recorded event at `seq` for a command of `kind`/`name`, or undefined (run live). */
 export function matchEvent(history: ReadonlyMap<number, HistoryEvent>, seq: number, kind: EventKind, name: string): HistoryEvent | undefined {
   const ev = history.get(seq);
   if (!ev) return undefined;
-  if (ev.kind === EventKind.cancel) return ev; // cancellation was delivered here, whatever was asked
   if (ev.kind !== kind || ev.name !== name) {
     throw new NonDeterminismError(
       `history has ${ev.kind} "${ev.name}" at position ${seq}, but the workflow now issued ${kind} "${name}": ` +

@@ -1,26 +1,27 @@
 /**
  * One run of one claimed execution: the state the context's commands share (history, the
- * buffered value events and status, cancellation, in-flight commands) and the only path to the
- * store, `commit`, which is always fenced by the lease token. When the run must stop — it
- * suspended, lost its lease, was aborted, or hit non-determinism — `ended` resolves and every
- * later command simply never resolves, so workflow code can't act past that point.
+ * buffered value events and status, cancellation, the scheduler of concurrent commands) and
+ * the only path to the store, `commit`, which is always fenced by the lease token. When the
+ * run must stop — it suspended, lost its lease, was aborted, hit non-determinism, or the store
+ * failed — `ended` resolves and every later command simply never resolves, so workflow code
+ * can't act past that point. No store error ever reaches workflow code.
  */
 import type { Logger } from 'pino';
 import { CancelledError, LeaseLostError, NonDeterminismError, type RecordedError } from '../errors';
-import { findExecution } from '../store/executions';
+import { decodeValue } from '../serialization';
+import { findExecution, isDuplicateKeyError } from '../store/executions';
 import { nextSignal, type StoredSignal } from '../store/signals';
 import { CancelRequested, commitFenced, eventsOnly, type CommitPlan, type FencedEvents } from '../store/transitions';
 import { isConnectionError, type SqlRunner, type SqlStore } from '../store/sql';
-import { EventKind, type FinishItem, type ClaimedExecution, type ExecutionRecord, type HistoryEvent, type Lease, type NewEvent, type NewExecution, type WaitFor } from '../store/types';
+import { EventKind, FINISHED_STATUSES, type FinishItem, type ClaimedExecution, type ExecutionRecord, type HistoryEvent, type Lease, type NewEvent, type WaitFor } from '../store/types';
+import { never, type RunInterruption } from './command';
+import type { CommitRequest } from './commit-request';
 import { matchEvent } from './replay';
+import { Scheduler, type SchedulerHost } from './scheduler';
 import type { WorkflowDefinition } from './define-workflow';
 
-/** How a run ended without finishing the workflow. */
-export type RunInterruption =
-  | { kind: 'suspended'; waitFor: WaitFor }
-  | { kind: 'lease-lost'; error: LeaseLostError }
-  | { kind: 'aborted'; reason: string }
-  | { kind: 'fatal'; error: NonDeterminismError };
+export type { RunInterruption } from './command';
+export type { CommitRequest } from './commit-request';
 
 /** Observer of a run (the runner turns these into its typed events). */
 export type SessionEmit = (event: string, data: Record<string, unknown>) => void;
@@ -35,7 +36,7 @@ export interface SessionOptions {
   /** Waits at most this long are held in memory instead of suspending. */
   holdWaitsUpToMs: number;
   payloadLimitBytes: number;
-  /** False once the runner's local lease deadline has passed (checked before each commit). */
+  /** False once the runner's local lease deadline has passed (checked before each commit, command and step body). */
   leaseValid: () => boolean;
   emit: SessionEmit;
   nudge: () => void;
@@ -46,50 +47,33 @@ export interface SessionOptions {
   commitFinish?: (item: FinishItem) => Promise<void>;
 }
 
-/** A command's commit request (the session adds buffered events, status and nextSeq). */
-export interface CommitRequest {
-  events: NewEvent[];
-  stepAttempt?: number;
-  /** Keep next_seq at this position (a step's retry bookkeeping). */
-  keepSeq?: number;
-  consumeSignal?: { id: number; seq: number };
-  children?: NewExecution[];
-}
-
-/**
- * A promise that never settles: what a command returns once the run has ended. A fresh one each
- * time — a shared one would keep every suspended workflow's async frame reachable forever.
- */
-const never = (): Promise<never> => new Promise<never>(() => undefined);
-
 /** Longest a read inside a command keeps retrying across a lost connection (a DB restart). */
 const READ_RETRY_MS = 120_000;
 
 /** Shared state of one run. */
-export class ExecutionSession {
+export class ExecutionSession implements SchedulerHost {
   readonly store: SqlStore;
   readonly record: ClaimedExecution;
   readonly history: ReadonlyMap<number, HistoryEvent>;
-  /** One past the highest recorded position: commands below it are replaying. */
-  readonly replayEnd: number;
   readonly definition: WorkflowDefinition<unknown, unknown>;
   readonly lease: Lease;
   readonly holdWaitsUpToMs: number;
   readonly payloadLimitBytes: number;
   /** ctx.signal: aborted on cancellation or when the run ends. */
   readonly abort = new AbortController();
-  /** Aborted only when the run ends (steps after a delivered cancellation listen to this). */
-  readonly death = new AbortController();
   readonly ended: Promise<RunInterruption>;
+  readonly scheduler: Scheduler;
+  readonly logger: Logger;
   dead = false;
+  draining = false;
   cancelReason: string | null;
-  #draining = new AbortController();
-  #cancelDelivered = false;
   #written: number;
   #buffered: NewEvent[] = [];
   #customStatus: string | null | undefined = undefined;
-  #inflight = 0;
-  #drained: (() => void)[] = [];
+  /** Buffered events riding a commit in flight, by position. */
+  #inFlight = new Map<number, Promise<void>>();
+  /** Children started by this execution, and whether a cancellation should reach them. */
+  #children = new Map<string, boolean>();
   #end!: (r: RunInterruption) => void;
   #claimedAtMono = performance.now();
   #opts: SessionOptions;
@@ -98,22 +82,35 @@ export class ExecutionSession {
     this.#opts = opts;
     this.store = opts.store;
     this.record = opts.record;
+    this.logger = opts.logger;
     this.history = new Map(opts.history.map((e) => [e.seq, e]));
-    this.replayEnd = opts.history.length ? Math.max(...opts.history.map((e) => e.seq)) + 1 : 0;
+    const replayEnd = opts.history.length ? Math.max(...opts.history.map((e) => e.seq)) + 1 : 0;
     this.definition = opts.definition;
     this.lease = { executionId: opts.record.id, token: opts.record.leaseToken, owner: opts.owner };
     this.holdWaitsUpToMs = opts.holdWaitsUpToMs;
     this.payloadLimitBytes = opts.payloadLimitBytes;
     this.cancelReason = opts.record.cancelReason;
-    this.#written = Math.max(opts.record.nextSeq, this.replayEnd);
+    this.#written = Math.max(opts.record.nextSeq, replayEnd);
     this.ended = new Promise((resolve) => (this.#end = resolve));
-    if (this.cancelReason !== null) {
-      if (this.#cancelAlreadyRecorded()) this.#cancelDelivered = true;
-      this.abort.abort(new CancelledError(this.cancelReason));
+    for (const e of opts.history) {
+      if (e.kind !== EventKind.childStart) continue;
+      const p = decodeValue<{ childId?: string; abandon?: boolean }>(e.payload);
+      if (p?.childId) this.#children.set(p.childId, p.abandon !== true);
     }
+    this.scheduler = new Scheduler(this, opts.history);
+    if (this.cancelReason !== null) this.abort.abort(new CancelledError(this.cancelReason));
   }
 
-  /** The database clock now, estimated from the claim's reading plus local monotonic time. */
+  leaseValid(): boolean {
+    return this.#opts.leaseValid();
+  }
+
+  /** Note a started child (cancelled with this execution unless `abandon`). */
+  noteChild(childId: string, abandon: boolean): void {
+    this.#children.set(childId, !abandon);
+  }
+
+/** The database clock now, estimated from the claim's reading plus local monotonic time. */
   dbNowMs(): number {
     return Math.round(this.record.dbNow.getTime() + (performance.now() - this.#claimedAtMono));
   }
@@ -126,15 +123,6 @@ export class ExecutionSession {
       if (err instanceof NonDeterminismError) this.die({ kind: 'fatal', error: err });
       throw err;
     }
-  }
-
-  /** The signal step bodies listen to. */
-  stepSignal(): AbortSignal {
-    return this.#cancelDelivered ? this.death.signal : this.abort.signal;
-  }
-
-  get cancelPendingUndelivered(): boolean {
-    return this.cancelReason !== null && !this.#cancelDelivered;
   }
 
   emit(event: string, data: Record<string, unknown>): void {
@@ -157,86 +145,128 @@ export class ExecutionSession {
   requestCancel(reason: string): void {
     if (this.cancelReason === null) this.cancelReason = reason;
     if (!this.abort.signal.aborted) this.abort.abort(new CancelledError(reason));
-  }
-
-  markCancelDelivered(): void {
-    this.#cancelDelivered = true;
-  }
-
-  /** Deliver a pending cancellation at `seq`: record it, then throw CancelledError. */
-  async deliverCancelAt(seq: number, payload: Record<string, unknown> = {}): Promise<void> {
-    if (!this.cancelPendingUndelivered) return;
-    await this.commit({ events: [{ seq, kind: EventKind.cancel, name: 'cancel', status: 'delivered', payload: JSON.stringify({ reason: this.cancelReason, ...payload }), attempt: 1 }] });
-    this.#cancelDelivered = true;
-    this.emit('execution:cancel-delivered', { seq });
-    throw new CancelledError(this.cancelReason ?? 'cancelled');
+    this.scheduler.requestCancel();
   }
 
   /**
-   * Graceful hand-off: let the command in flight finish and commit, then end the run (aborted)
-   * at the next command or in-memory wait, so the lease can be released for a peer at once.
+   * Graceful hand-off: let the commands in flight finish and commit, then end the run (aborted)
+   * at the next quiet point, so the lease can be released for a peer at once.
    */
   drain(): void {
-    this.#draining.abort();
+    this.draining = true;
+    this.scheduler.drain();
   }
 
-  /** Run a live command, counting it as in flight; a dead session never resolves it. */
-  async track<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.dead) return never();
-    if (this.#draining.signal.aborted) {
-      this.die({ kind: 'aborted', reason: 'draining' });
-      return never();
-    }
-    this.#inflight++;
-    try {
-      return await fn();
-    } finally {
-      this.#inflight--;
-      if (this.#inflight <= 1) this.#drained.splice(0).forEach((f) => f());
-    }
-  }
-
-  /** Fenced commit of a command's events plus everything buffered. Never resolves once dead. */
-  async commit(req: CommitRequest & Partial<Pick<CommitPlan, 'suspend' | 'recheck'>>): Promise<'committed' | 'recheck-failed'> {
+  /**
+   * Fenced commit of a command's events plus everything buffered. Never resolves once dead.
+   * A store error other than a lost lease ends the run (the lease is handed back and the
+   * execution continues elsewhere): it never reaches workflow code.
+   */
+  async commit(req: CommitRequest & Partial<Pick<CommitPlan, 'suspend' | 'recheck' | 'cancelChildren'>>): Promise<'committed' | 'recheck-failed' | 'cancel-requested'> {
     if (this.dead) return never();
     if (!this.#opts.leaseValid()) {
       this.die({ kind: 'lease-lost', error: new LeaseLostError(this.record.id, this.lease.token, 'local lease deadline passed before commit') });
       return never();
     }
-    const events = [...this.#buffered, ...req.events].sort((a, b) => a.seq - b.seq);
+    let fireTimers: { seq: number; order: number }[] | undefined;
+    if (req.fireTimer) {
+      const f = req.fireTimer;
+      // Its `scheduled` row may ride a commit still in flight: the update must follow it.
+      const inFlight = this.#inFlight.get(f.seq);
+      if (inFlight) await inFlight.catch(() => undefined);
+      if (this.dead) return never();
+      const buffered = this.#buffered.find((e) => e.seq === f.seq && e.kind === EventKind.timer);
+      if (buffered) { buffered.status = 'fired'; buffered.order = f.order; } else fireTimers = [f];
+    }
+    // Buffered events ride exactly one commit (concurrent commits must not both insert them).
+    const taken = this.#buffered.splice(0);
+    const events = [...taken, ...req.events].sort((a, b) => a.seq - b.seq);
+    let done!: () => void;
+    const settled = new Promise<void>((r) => (done = r));
+    for (const e of taken) this.#inFlight.set(e.seq, settled);
+    try {
+      return await this.#commitPlan(req, taken, events, fireTimers);
+    } finally {
+      for (const e of taken) if (this.#inFlight.get(e.seq) === settled) this.#inFlight.delete(e.seq);
+      done();
+    }
+  }
+
+  async #commitPlan(req: CommitRequest & Partial<Pick<CommitPlan, 'suspend' | 'recheck' | 'cancelChildren'>>, taken: NewEvent[], events: NewEvent[],
+    fireTimers: { seq: number; order: number }[] | undefined): Promise<'committed' | 'recheck-failed' | 'cancel-requested'> {
     const maxSeq = events.length ? events[events.length - 1].seq + 1 : 0;
     const nextSeq = Math.max(this.#written, maxSeq, req.keepSeq ?? 0);
     // next_seq/step_attempt only matter to a step's retry bookkeeping and to suspensions;
     // a plain checkpoint leaves the row alone (one INSERT … SELECT, see transitions.ts).
-    const touchesRow = req.stepAttempt !== undefined || req.suspend !== undefined || req.consumeSignal !== undefined || (req.children?.length ?? 0) > 0 || this.#customStatus !== undefined;
+    const touchesRow = req.stepAttempt !== undefined || req.suspend !== undefined || req.consumeSignal !== undefined || (req.children?.length ?? 0) > 0 ||
+      this.#customStatus !== undefined || fireTimers !== undefined || req.cancelChildren !== undefined;
     const plan: CommitPlan = {
-      events, nextSeq, stepAttempt: touchesRow ? (req.stepAttempt ?? 0) : undefined, customStatus: this.#customStatus, ignoreCancel: this.#cancelDelivered || events.some((e) => e.kind === EventKind.cancel),
-      consumeSignal: req.consumeSignal, children: req.children, suspend: req.suspend, recheck: req.recheck,
+      events, nextSeq, stepAttempt: touchesRow ? (req.stepAttempt ?? 0) : undefined, customStatus: this.#customStatus,
+      ignoreCancel: this.scheduler.cancelState === 'delivered' || events.some((e) => e.kind === EventKind.cancel),
+      consumeSignal: req.consumeSignal, children: req.children, suspend: req.suspend, recheck: req.recheck, fireTimers, cancelChildren: req.cancelChildren,
     };
     for (;;) {
       try {
         const res = this.#opts.commitEvents && eventsOnly(plan)
           ? await this.#opts.commitEvents({ lease: this.lease, events: plan.events, ignoreCancel: plan.ignoreCancel === true }).then(() => 'committed' as const)
           : await commitFenced(this.store, this.lease, plan);
+        if (this.dead) return never();
         if (res === 'committed') {
-          this.#buffered = this.#buffered.filter((b) => !events.includes(b));
           this.#customStatus = undefined;
-          this.#written = nextSeq;
-        }
+          this.#written = Math.max(this.#written, nextSeq);
+        } else this.#buffered.unshift(...taken); // rolled back (something arrived): they go with the next commit
         return res;
       } catch (err) {
+        if (this.dead) return never();
         if (err instanceof CancelRequested) {
-          this.requestCancel(err.reason);
-          plan.ignoreCancel = true; // commit what was done; the cancellation is delivered at the next command
+          if (this.cancelReason === null) this.cancelReason = err.reason;
+          if (!this.abort.signal.aborted) this.abort.abort(new CancelledError(err.reason));
+          // A suspension must not park a cancelled execution: deliver the cancellation instead.
+          if (plan.suspend) { this.#buffered.unshift(...taken); return 'cancel-requested'; }
+          if (plan.ignoreCancel) { this.#storeFailed(err); return never(); } // cannot happen: the fence ignored cancellation
+          this.scheduler.requestCancel();
+          plan.ignoreCancel = true; // commit what was done; the cancellation is delivered in its turn
           continue;
         }
         if (err instanceof LeaseLostError) {
           this.die({ kind: 'lease-lost', error: err });
           return never();
         }
-        throw err;
+        if (req.passDuplicate && isDuplicateKeyError(err)) { this.#buffered.unshift(...taken.filter((e) => !req.events.includes(e))); throw err; }
+        this.#storeFailed(err);
+        return never();
       }
     }
+  }
+
+  /** Commit the compound wait of a run whose every branch is blocked (see scheduler.ts). */
+  async suspend(waitFor: WaitFor, dueInMs: number | null, signals: string[], children: string[]): Promise<'suspended' | 'arrived' | 'cancel'> {
+    const res = await this.commit({
+      events: [], suspend: { waitFor, dueInMs: dueInMs === null ? null : Math.max(0, dueInMs) },
+      recheck: async (q) => {
+        for (const name of signals) if ((await nextSignal(q, this.record.id, name)) !== null) return false;
+        for (const id of children) {
+          const c = await findExecution(q, this.store, id);
+          if (!c || FINISHED_STATUSES.includes(c.status)) return false;
+        }
+        return true;
+      },
+    });
+    if (res === 'recheck-failed') return 'arrived';
+    if (res === 'cancel-requested') return 'cancel';
+    this.die({ kind: 'suspended', waitFor });
+    return 'suspended';
+  }
+
+  /** Record the cancellation delivered at `seq` and ask the children it reaches to cancel. */
+  async commitCancel(seq: number, order: number): Promise<void> {
+    const reason = this.cancelReason ?? 'cancelled';
+    const ids = [...this.#children].filter(([, cancel]) => cancel).map(([id]) => id);
+    await this.commit({
+      events: [{ seq, kind: EventKind.cancel, name: 'cancel', status: 'delivered', payload: JSON.stringify({ reason }), attempt: 1, order }],
+      cancelChildren: ids.length ? { ids, reason: `parent ${this.record.id} cancelled: ${reason}` } : undefined,
+    });
+    this.emit('execution:cancel-delivered', { seq });
   }
 
   /** Finish the execution (terminal). Returns false when the lease was lost. */
@@ -261,36 +291,6 @@ export class ExecutionSession {
     }
   }
 
-  /**
-   * Suspend the run: once other in-flight commands settled, commit the wait (lease released).
-   * Returns when `recheck` found that what we waited for arrived; otherwise never.
-   */
-  async suspend(s: { waitFor: WaitFor; dueInMs: number | null; events?: NewEvent[]; recheck?: (q: SqlRunner) => Promise<boolean>; stepAttempt?: number; keepSeq?: number }): Promise<never> {
-    while (this.#inflight > 1 && !this.dead) await new Promise<void>((r) => this.#drained.push(r));
-    const res = await this.commit({
-      events: s.events ?? [], stepAttempt: s.stepAttempt, keepSeq: s.keepSeq,
-      suspend: { waitFor: s.waitFor, dueInMs: s.dueInMs === null ? null : Math.max(0, s.dueInMs) }, recheck: s.recheck,
-    });
-    if (res === 'recheck-failed') return undefined as never;
-    this.die({ kind: 'suspended', waitFor: s.waitFor });
-    return never();
-  }
-
-  /** In-memory wait (short timers, retry backoff); never resolves if the run ends meanwhile. */
-  async wait(ms: number): Promise<void> {
-    if (this.dead) return never();
-    const draining = this.#draining.signal;
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(done, ms);
-      this.death.signal.addEventListener('abort', done, { once: true });
-      draining.addEventListener('abort', done, { once: true });
-      function done() { clearTimeout(t); resolve(); }
-    });
-    // Drained mid-wait: the wait is already durable (committed), so stop here and hand over.
-    if (!this.dead && draining.aborted) this.die({ kind: 'aborted', reason: 'draining' });
-    if (this.dead) return never();
-  }
-
   nextSignal(name: string, q?: SqlRunner): Promise<StoredSignal | null> {
     return q ? nextSignal(q, this.record.id, name) : this.#read(() => nextSignal(this.store, this.record.id, name));
   }
@@ -310,7 +310,11 @@ export class ExecutionSession {
       try {
         return await fn();
       } catch (err) {
-        if (!isConnectionError(err) || Date.now() - started > READ_RETRY_MS) throw err;
+        if (this.dead) return never();
+        if (!isConnectionError(err) || Date.now() - started > READ_RETRY_MS) {
+          this.#storeFailed(err);
+          return never();
+        }
         if (this.dead) return never();
         await new Promise<void>((r) => setTimeout(r, Math.min(2000, 50 * 2 ** attempt)));
         if (this.dead) return never();
@@ -325,11 +329,12 @@ export class ExecutionSession {
     this.#end(reason);
     const why = reason.kind === 'lease-lost' ? reason.error : new Error(`run ended: ${reason.kind}`);
     if (!this.abort.signal.aborted) this.abort.abort(why);
-    this.death.abort(why);
+    this.scheduler.stop();
   }
 
-  #cancelAlreadyRecorded(): boolean {
-    for (const e of this.history.values()) if (e.kind === EventKind.cancel) return true;
-    return false;
+  #storeFailed(err: unknown): void {
+    const e = err as { code?: unknown; errno?: unknown; message?: unknown } | null;
+    this.logger.warn({ err_code: e?.code, errno: e?.errno, err_message: String(e?.message ?? err).slice(0, 500) }, 'store error in a commit; run ended, lease handed back');
+    this.die({ kind: 'aborted', reason: `store error: ${String(e?.message ?? err).slice(0, 200)}` });
   }
 }

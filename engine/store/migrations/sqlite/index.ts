@@ -6,4 +6,5 @@ import { lazyMigration } from '../lazy';
 
 export const sqliteMigrations = [
   lazyMigration('Migration20261124121131_initial', () => require('./Migration20261124121131_initial')),
+  lazyMigration('Migration20261130112336_eventDoneOrder', () => require('./Migration20261130112336_eventDoneOrder')),
 ];

@@ -1,0 +1,78 @@
+/**
+ * Children: `startChild` creates the child execution in the parent's commit (its id is
+ * deterministic: `{parentId}/{seq}` unless given); `handle.result()` waits durably for its end.
+ * A parent's cancellation cancels its unfinished children unless started with
+ * `onParentCancel: 'abandon'`.
+ */
+import { LeaseflowError, recordError, reviveError, ValidationError, WorkflowIdConflictError, type RecordedError } from '../errors';
+import { decodeValue, encodeValue } from '../serialization';
+import { isDuplicateKeyError } from '../store/executions';
+import { MAX_EXECUTION_ID_LENGTH } from '../store/entities';
+import { EventKind, FINISHED_STATUSES, type NewExecution } from '../store/types';
+import type { ChildHandle, ChildOptions } from './context-types';
+import type { WorkflowDefinition } from './define-workflow';
+import type { ExecutionSession } from './session';
+import { eventAt } from './names';
+
+/** Issue a child start. */
+export function startChildCommand<I, O>(s: ExecutionSession, shielded: boolean, workflow: WorkflowDefinition<I, O>, input: I, options: ChildOptions = {}): Promise<ChildHandle<O>> {
+  if (!workflow || typeof workflow.name !== 'string') throw new ValidationError('startChild needs a workflow definition', 'workflow');
+  if (options.onParentCancel !== undefined && options.onParentCancel !== 'cancel' && options.onParentCancel !== 'abandon') {
+    throw new ValidationError("onParentCancel must be 'cancel' or 'abandon'", 'onParentCancel');
+  }
+  if (options.id !== undefined && (typeof options.id !== 'string' || options.id.length === 0 || [...options.id].length > MAX_EXECUTION_ID_LENGTH)) {
+    throw new ValidationError(`child id must be a non-empty string of at most ${MAX_EXECUTION_ID_LENGTH} characters`, 'id');
+  }
+  const encoded = encodeValue(input, `input of child "${workflow.name}"`, s.payloadLimitBytes);
+  const templateKey = workflow.template ? String(workflow.template.key(input)) : null;
+  const abandon = options.onParentCancel === 'abandon';
+  const handle = (childId: string): ChildHandle<O> => ({ executionId: childId, result: () => childResultCommand<O>(s, shielded, childId) });
+  const cmd = s.scheduler.issue(EventKind.childStart, workflow.name, {
+    shielded,
+    fromRecord: (ev) => ({ ok: true, value: handle(decodeValue<{ childId: string }>(ev.payload).childId) }),
+    start: async (c) => {
+      const childId = options.id ?? `${s.record.id}/${c.seq}`;
+      const child: NewExecution = {
+        id: childId, workflowName: workflow.name, workflowVersion: workflow.version, templateKey,
+        templateLimit: workflow.template?.limit ?? null, input: encoded, parentId: s.record.id, parentSeq: c.seq, delayMs: 0,
+      };
+      await s.scheduler.complete(c, {
+        events: [eventAt(c.seq, EventKind.childStart, workflow.name, 'started', JSON.stringify(abandon ? { childId, abandon } : { childId }), 1)],
+        children: [child], passDuplicate: true,
+      }, { ok: true, value: handle(childId) }, () => {
+        s.noteChild(childId, abandon);
+        s.emit('child:started', { childId, workflow: workflow.name, seq: c.seq });
+        s.nudge();
+      }, (err) => ({ ok: false, error: isDuplicateKeyError(err) ? new WorkflowIdConflictError(childId, 'an execution with this id already exists') : err }));
+    },
+  });
+  return cmd.promise as Promise<ChildHandle<O>>;
+}
+
+function childResultCommand<O>(s: ExecutionSession, shielded: boolean, childId: string): Promise<O> {
+  const cmd = s.scheduler.issue(EventKind.childResult, childId, {
+    shielded,
+    fromRecord: (ev) => (ev.status === 'failed' ? { ok: false, error: reviveError(decodeValue<RecordedError>(ev.payload)) } : { ok: true, value: decodeValue(ev.payload) }),
+    start: async (c) => {
+      for (;;) {
+        const child = await s.findExecution(childId);
+        if (c.settled) return;
+        if (!child) {
+          const error = new LeaseflowError('CHILD_NOT_FOUND', `child execution "${childId}" not found`);
+          await s.scheduler.complete(c, { events: [eventAt(c.seq, EventKind.childResult, childId, 'failed', JSON.stringify(recordError(error)), 1)] }, { ok: false, error });
+          return;
+        }
+        if (FINISHED_STATUSES.includes(child.status)) {
+          const ok = child.status === 'completed';
+          const payload = ok ? child.output : child.error;
+          await s.scheduler.complete(c, { events: [eventAt(c.seq, EventKind.childResult, childId, ok ? 'completed' : 'failed', payload, 1)] },
+            ok ? { ok: true, value: decodeValue(payload) } : { ok: false, error: reviveError(decodeValue<RecordedError>(payload)) });
+          return;
+        }
+        await s.scheduler.block(c, { waitFor: { kind: 'child', seq: c.seq, childId }, childId });
+        if (c.settled) return;
+      }
+    },
+  });
+  return cmd.promise as Promise<O>;
+}

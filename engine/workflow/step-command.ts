@@ -1,0 +1,98 @@
+/**
+ * `ctx.step`: run a function at most once to a committed result. Attempts are retried with the
+ * policy (short backoffs in memory, long ones as a durable wait); the body's AbortSignal fires
+ * on its timeout, on cancellation of the command and when the run ends. A zombie — a runner
+ * whose local lease deadline has passed — never starts a body.
+ */
+import { toMs } from '../duration';
+import { recordError, reviveError, TimeoutError, type RecordedError } from '../errors';
+import { decodeValue, encodeValue } from '../serialization';
+import { EventKind } from '../store/types';
+import type { Command } from './command';
+import type { StepContext, StepOptions } from './context-types';
+import { nextRetryDelay, resolveRetryPolicy } from './retry';
+import type { ExecutionSession } from './session';
+import { checkName, eventAt } from './names';
+import { waitEntry } from './suspension';
+
+type AttemptOutcome = { ok: true; payload: string | null } | { ok: false; error: RecordedError };
+
+/** Issue a step. */
+export function stepCommand<T>(s: ExecutionSession, shielded: boolean, name: string, fn: (step: StepContext) => Promise<T> | T, options: StepOptions = {}): Promise<T> {
+  checkName(name, 'step');
+  const policy = resolveRetryPolicy(options.retry, s.definition.retry, `step "${name}" retry`);
+  const timeoutMs = options.timeout === undefined ? undefined : toMs(options.timeout, `step "${name}" timeout`);
+  const cmd = s.scheduler.issue(EventKind.step, name, {
+    shielded,
+    fromRecord: (ev) => (ev.status === 'failed' ? { ok: false, error: reviveError(decodeValue<RecordedError>(ev.payload)) } : { ok: true, value: decodeValue(ev.payload) }),
+    start: async (c) => {
+      const seq = c.seq;
+      const resumed = waitEntry(s.record.waitFor, seq);
+      let attempt = resumed?.kind === 'retry' && resumed.attempt ? resumed.attempt + 1 : s.record.nextSeq === seq && s.record.stepAttempt > 0 ? s.record.stepAttempt + 1 : 1;
+      if (resumed?.kind === 'retry' && resumed.attempt) {
+        // Resumed from a durable retry wait: its due time still holds.
+        while (s.dbNowMs() < resumed.dueAt && !c.settled) await s.scheduler.block(c, { waitFor: resumed, dueAt: resumed.dueAt });
+      }
+      for (;;) {
+        if (c.settled) return;
+        if (!s.leaseValid()) {
+          s.die({ kind: 'aborted', reason: 'lease lost: local lease deadline passed before a step body' });
+          return;
+        }
+        const outcome = await runAttempt(s, c, name, attempt, fn, timeoutMs);
+        if (c.settled || s.dead) return;
+        if (outcome.ok) {
+          await s.scheduler.complete(c, { events: [eventAt(seq, EventKind.step, name, 'completed', outcome.payload, attempt)] },
+            { ok: true, value: decodeValue(outcome.payload) }, () => s.emit('step:completed', { step: name, seq, attempt }));
+          return;
+        }
+        const delay = nextRetryDelay(policy, attempt, outcome.error, Math.random());
+        if (delay === null) {
+          await s.scheduler.complete(c, { events: [eventAt(seq, EventKind.step, name, 'failed', JSON.stringify(outcome.error), attempt)] },
+            { ok: false, error: reviveError(outcome.error) }, () => s.emit('step:failed', { step: name, seq, attempt, error: outcome.error }));
+          return;
+        }
+        s.emit('step:retrying', { step: name, seq, attempt, delayMs: delay, error: outcome.error });
+        if (delay <= s.holdWaitsUpToMs) {
+          await s.commit({ events: [], stepAttempt: attempt, keepSeq: seq });
+          await s.scheduler.hold(delay);
+        } else {
+          const dueAt = s.dbNowMs() + delay;
+          while (s.dbNowMs() < dueAt && !c.settled) await s.scheduler.block(c, { waitFor: { kind: 'retry', seq, name, dueAt, attempt }, dueAt });
+        }
+        attempt++;
+      }
+    },
+  });
+  return cmd.promise as Promise<T>;
+}
+
+async function runAttempt<T>(s: ExecutionSession, c: Command, name: string, attempt: number, fn: (step: StepContext) => Promise<T> | T, timeoutMs?: number): Promise<AttemptOutcome> {
+  const ac = new AbortController();
+  const outer = c.abort.signal;
+  const onOuter = () => ac.abort(outer.reason);
+  if (outer.aborted) ac.abort(outer.reason);
+  else outer.addEventListener('abort', onOuter, { once: true });
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const body = Promise.resolve().then(() => fn({ idempotencyKey: `${s.record.id}:${c.seq}:${name}`, attempt, signal: ac.signal, leaseToken: s.lease.token }));
+    const raced = timeoutMs === undefined ? body : Promise.race([body, new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const err = new TimeoutError(`step "${name}" timed out after ${timeoutMs} ms (attempt ${attempt})`);
+        ac.abort(err);
+        reject(err);
+      }, timeoutMs);
+    })]);
+    const value = await raced;
+    try {
+      return { ok: true, payload: encodeValue(value, `result of step "${name}"`, s.payloadLimitBytes) };
+    } catch (err) {
+      return { ok: false, error: { ...recordError(err), nonRetryable: true } };
+    }
+  } catch (err) {
+    return { ok: false, error: recordError(err) };
+  } finally {
+    if (timer) clearTimeout(timer);
+    outer.removeEventListener('abort', onOuter);
+  }
+}
