@@ -22,6 +22,7 @@ import { RunnerFleet } from './chaos/processes';
 import { createRng } from './chaos/random';
 import { faultSummary, formatChecks, mergeCounts, runnerLogSummary } from './chaos/report';
 import { retryOnConnection, Submitter } from './chaos/submitter';
+import { scheduleSubmissions, startChaosSchedule, stopChaosSchedule } from './chaos/schedule';
 import { FINAL_STEP_WORK_MS, FINAL_STEPS, MAX_STEP_WORK_MS, planWorkload } from './chaos/workload';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -131,7 +132,8 @@ async function main(opts: ChaosOptions): Promise<number> {
     injector = new FaultInjector({ admin, dbName, fleet, leaseTtlMs: opts.leaseTtlMs, toDbClock: (ms) => ms + offset, log });
     const submitter = new Submitter(clients, admin);
 
-    // ── main phase: workload and faults on their schedules ──────────────────────────────────
+    // ── main phase: workload and faults on their schedules, and an every-second schedule ──────
+    const firstFireMs = await startChaosSchedule(clients[0]);
     const t0 = Date.now();
     const timers: NodeJS.Timeout[] = [];
     for (const s of workload.submissions) timers.push(setTimeout(() => submitter.submit(s), s.atMs));
@@ -142,6 +144,8 @@ async function main(opts: ChaosOptions): Promise<number> {
       say(`main ${Math.round((Date.now() - t0) / 1000)}s: ${JSON.stringify(counts)} runners alive ${fleet.slots.filter((p) => p.alive).length}, restarts ${fleet.restarts}, faults ${faultSummary(injector.records)}`);
     }
     timers.forEach(clearTimeout);
+    const schedule = await retryOnConnection(() => stopChaosSchedule(clients[0], firstFireMs));
+    say(`schedule: ${schedule.fired} fires, ${schedule.skipped} skipped, ${schedule.missed} missed; paused`);
 
     // ── drain: every start and signal sent, every fault over, every execution terminal ───────
     const drainStart = Date.now();
@@ -198,7 +202,7 @@ async function main(opts: ChaosOptions): Promise<number> {
     const data: ChaosData = {
       ...rows,
       harness: {
-        submissions: submitter.submissions,
+        submissions: [...submitter.submissions, ...scheduleSubmissions(schedule, rows.executions)], schedule,
         startFailures: submitter.startFailures, sentSignals: submitter.sentSignals, signalFailures: submitter.signalFailures,
         stops: injector.stops, probes: injector.probes, failovers: injector.failovers, failoverBoundMs, handoffBoundMs, quiesce,
         requireZombies: !opts.quick,

@@ -195,7 +195,7 @@ function safeGet(obj: unknown, key: string): unknown {
 /** A short printable form of any value; never throws (circular, null-prototype, BigInt, symbols, Proxies). */
 function safeText(v: unknown): string {
   try {
-    if (typeof v === 'string') return v.slice(0, MAX_RECORDED_TEXT);
+    if (typeof v === 'string') return JSON.stringify(v.slice(0, MAX_RECORDED_TEXT));
     if (typeof v === 'bigint' || typeof v === 'symbol' || typeof v === 'number' || typeof v === 'boolean' || v === undefined || v === null) return String(v);
     try {
       const json = JSON.stringify(v);
@@ -245,4 +245,18 @@ export function reviveError(rec: RecordedError): Error {
   if (rec.code) (err as { code?: string }).code = rec.code;
   if (rec.stack) err.stack = rec.stack;
   return err;
+}
+
+/** No schedule with that id. */
+export class ScheduleNotFoundError extends LeaseflowError {
+  constructor(readonly scheduleId: string) {
+    super('SCHEDULE_NOT_FOUND', `schedule "${scheduleId}" not found`);
+  }
+}
+
+/** `schedules.create` with an id that is taken. */
+export class ScheduleAlreadyExistsError extends LeaseflowError {
+  constructor(readonly scheduleId: string) {
+    super('SCHEDULE_ALREADY_EXISTS', `schedule "${scheduleId}" already exists (use update to change it)`);
+  }
 }

@@ -13,6 +13,10 @@ export { createClient, type Client, type ClientOptions } from './client/client';
 export { WorkflowHandle } from './client/handle';
 export type { StartOptions, IdReusePolicy, ExecutionDescription, HistoryEntry, ListOptions, ListPage, ExecutionSummary } from './client/types';
 
+export { OverlapPolicy, OVERLAP_POLICIES } from './schedules/plan';
+export type { ScheduleClient, ScheduleOptions, ScheduleUpdate, ScheduleDescription, ScheduleSummary, ScheduleRun, FireResult, FireOptions } from './schedules/types';
+export { nextFireTimes, type ScheduleSpec } from './schedules/spec';
+
 export { createRunner, Runner, RunnerState } from './runner/runner';
 export type { RunnerOptions, ResolvedRunnerOptions } from './runner/options';
 export { resolveRunnerOptions } from './runner/options';
@@ -28,7 +32,8 @@ export {
 export {
   LeaseflowError, StoreUnavailableError, StoreAuthError, DatabaseNotFoundError, LockTimeoutError, WorkflowAlreadyRunningError, LockNotHeldError, LeaseLostError, ValidationError,
   SerializationError, NonDeterminismError, WorkflowIdConflictError, UnknownWorkflowError, ExecutionNotFoundError,
-  ExecutionFinishedError, ExecutionNotResumableError, TerminatedError, CancelledError, TimeoutError, WorkflowFailedError, NonRetryableError, type RecordedError,
+  ExecutionFinishedError, ExecutionNotResumableError, TerminatedError, CancelledError, TimeoutError, WorkflowFailedError, NonRetryableError,
+  ScheduleNotFoundError, ScheduleAlreadyExistsError, type RecordedError,
 } from './errors';
 export { toMs, formatMs, type Duration } from './duration';
 export { createLogger, silentLogger, type Logger } from './logger';

@@ -2,7 +2,8 @@
  * One runner process: reads its settings from the environment and argv (the only place that
  * does), loads workflow modules, starts a runner and stops it on SIGTERM/SIGINT.
  *   LEASEFLOW_DB_URL, LEASEFLOW_WORKFLOWS (module or directory), LEASEFLOW_CONCURRENCY,
- *   LEASEFLOW_LEASE_TTL, LEASEFLOW_POLL_INTERVAL, LEASEFLOW_DRAIN_TIMEOUT, LEASEFLOW_POOL_MAX, LOG_LEVEL
+ *   LEASEFLOW_LEASE_TTL, LEASEFLOW_POLL_INTERVAL, LEASEFLOW_DRAIN_TIMEOUT, LEASEFLOW_POOL_MAX,
+ *   LEASEFLOW_SCHEDULE_CHECK_INTERVAL, LOG_LEVEL
  */
 import { createLogger, createRunner, type RunnerOptions } from '../engine';
 import { loadWorkflows } from './load-workflows';
@@ -22,6 +23,7 @@ export async function runRunnerProcess(env: NodeJS.ProcessEnv = process.env): Pr
     drainTimeout: env.LEASEFLOW_DRAIN_TIMEOUT,
     instanceId: env.LEASEFLOW_INSTANCE_ID,
     poolMax: env.LEASEFLOW_POOL_MAX ? Number(env.LEASEFLOW_POOL_MAX) : undefined,
+    scheduleCheckInterval: env.LEASEFLOW_SCHEDULE_CHECK_INTERVAL,
   };
   const runner = await createRunner(options);
   const stopped = handleSignals(runner, logger);

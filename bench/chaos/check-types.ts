@@ -113,6 +113,18 @@ export interface Quiesce {
   terms: Record<string, number>;
 }
 
+/** What the harness knows about the chaos schedule after pausing it (see schedule.ts). */
+export interface ScheduleFact {
+  id: string;
+  /** The first fire time (the schedule's next fire when it was created), epoch ms. */
+  firstFireMs: number;
+  /** `lastFireAt` once paused (null: it never fired). */
+  lastFireMs: number | null;
+  fired: number;
+  skipped: number;
+  missed: number;
+}
+
 /** What the harness knows about the run. */
 export interface HarnessFacts {
   submissions: Submission[];
@@ -129,6 +141,8 @@ export interface HarnessFacts {
   quiesce: Quiesce | null;
   /** Non-quick runs must show at least one fenced-off zombie attempt. */
   requireZombies: boolean;
+  /** The every-second schedule that ran through the main phase (absent: none). */
+  schedule?: ScheduleFact | null;
 }
 
 /** Everything the checks read. */

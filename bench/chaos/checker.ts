@@ -9,6 +9,7 @@ import type { ChaosData, CheckResult } from './check-types';
 import { Index } from './check-helpers';
 import { checkAccounting, checkCommittedAttempts, checkNoStaleCommit, checkOutputs, checkStepsOnce, checkTerminal, checkTokenOrder } from './checks-history';
 import { checkCrashes, checkFailover, checkPoison, checkProbes, checkQuiesce, checkSignals, checkTemplates, checkZombies } from './checks-faults';
+import { checkSchedule } from './schedule';
 
 export type * from './check-types';
 export * from './checks-history';
@@ -21,5 +22,6 @@ export function runChecks(d: ChaosData): CheckResult[] {
     checkAccounting(d, ix), checkTerminal(d, ix), checkStepsOnce(d, ix), checkOutputs(d, ix), checkTokenOrder(d, ix),
     checkCommittedAttempts(d, ix), checkNoStaleCommit(d, ix), checkTemplates(d, ix), checkSignals(d, ix), checkPoison(d, ix),
     checkCrashes(d, ix), checkZombies(d, ix), checkProbes(d), checkFailover(d), checkQuiesce(d),
+    ...(d.harness.schedule ? [checkSchedule(d.harness.schedule, d.executions)] : []),
   ];
 }

@@ -12,11 +12,13 @@ import { ValidationError, WorkflowIdConflictError } from '../errors';
 import { silentLogger } from '../logger';
 import { DEFAULT_PAYLOAD_LIMIT_BYTES, decodeValue, encodeValue } from '../serialization';
 import { resolveDatabase, type Database, type DbInput } from '../store/database';
-import { archiveExecution, findExecution, insertExecution, isDuplicateKeyError, listExecutions } from '../store/executions';
+import { archiveExecution, findExecution, isDuplicateKeyError, listExecutions } from '../store/executions';
 import { notifier } from '../store/notifier';
-import { MAX_NAME_LENGTH } from '../store/entities';
 import type { ExecutionRecord, NewExecution } from '../store/types';
-import { validateWorkflowName, type WorkflowDefinition } from '../workflow/define-workflow';
+import { templateKeyOf, validateWorkflowName, type WorkflowDefinition } from '../workflow/define-workflow';
+import { prepareStart, writeStart } from './keyed-start';
+import { createScheduleClient } from '../schedules/client';
+import type { ScheduleClient } from '../schedules/types';
 import { WorkflowHandle } from './handle';
 import type { ListOptions, ListPage, StartOptions } from './types';
 
@@ -39,6 +41,8 @@ export interface Client {
   start(workflow: string, input: unknown, options?: StartOptions): Promise<WorkflowHandle<unknown>>;
   getHandle<O = unknown>(executionId: string): WorkflowHandle<O>;
   list(options?: ListOptions): Promise<ListPage>;
+  /** Cron and interval schedules (engine/schedules). */
+  readonly schedules: ScheduleClient;
   close(): Promise<void>;
 }
 
@@ -70,21 +74,16 @@ export async function createClient(options: ClientOptions = {}): Promise<Client>
       if (!(opts.startAt instanceof Date) || Number.isNaN(opts.startAt.getTime())) throw new ValidationError('startAt must be a valid Date', 'startAt');
       delayMs = Math.max(delayMs, opts.startAt.getTime() - Date.now());
     }
-    let templateKey: string | null = null;
-    if (def?.template) {
-      const key = def.template.key(input);
-      if (typeof key !== 'string' || key.length === 0 || [...key].length > MAX_NAME_LENGTH) {
-        throw new ValidationError(`template key of "${name}" must be a non-empty string of at most ${MAX_NAME_LENGTH} characters`, 'template.key');
-      }
-      templateKey = key;
-    }
+    const templateKey = templateKeyOf(def, input);
     const row: NewExecution = {
       id, workflowName: name, workflowVersion: def?.version ?? 1, templateKey, templateLimit: def?.template?.limit ?? null,
       input: encoded, parentId: null, parentSeq: null, delayMs,
     };
+    const prepared = prepareStart(def, input, row);
     for (let attempt = 0; attempt < 5; attempt++) {
       try {
-        await insertExecution(sql, sql, row);
+        const holder = await writeStart(sql, prepared);
+        if (holder !== id) return new WorkflowHandle(db, holder, limit);
         logger.debug({ execution_id: id, workflow: name }, 'execution started');
         notifier(db.url).emit('work');
         return new WorkflowHandle(db, id, limit);
@@ -155,6 +154,7 @@ export async function createClient(options: ClientOptions = {}): Promise<Client>
     start: start as Client['start'],
     getHandle: <O>(executionId: string) => new WorkflowHandle<O>(db, validateExecutionIdForRead(executionId), limit),
     list,
+    schedules: createScheduleClient(db, { payloadLimitBytes: limit, logger }),
     async close() {
       if (owned) await db.close();
     },

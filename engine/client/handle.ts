@@ -4,16 +4,16 @@
  * (woken early in-process when the execution finishes here).
  */
 import { toMs, type Duration } from '../duration';
-import { CancelledError, ExecutionFinishedError, ExecutionNotFoundError, recordError, reviveError, TerminatedError, TimeoutError, ValidationError, type RecordedError } from '../errors';
+import { ExecutionFinishedError, ExecutionNotFoundError, recordError, reviveError, TerminatedError, TimeoutError, ValidationError, type RecordedError } from '../errors';
 import { resumeExecution, terminateExecution } from '../store/operator';
 import { decodeValue, encodeValue } from '../serialization';
-import { cancelUnstarted, findExecution, requestCancel, wakeExecution } from '../store/executions';
+import { findExecution, wakeExecution } from '../store/executions';
+import { cancelInTx } from '../store/cancel';
 import { loadHistory } from '../store/events';
 import { insertSignal, pendingSignalCount } from '../store/signals';
 import { leaseHolder } from '../store/claims';
 import { isServed } from '../store/runners';
 import { notifier } from '../store/notifier';
-import { wakeNextInTemplate } from '../store/transitions';
 import { FINISHED_STATUSES, type ExecutionRecord } from '../store/types';
 import { MAX_NAME_LENGTH } from '../store/entities';
 import type { Database } from '../store/database';
@@ -85,22 +85,10 @@ export class WorkflowHandle<O = unknown> {
    */
   async cancel(reason = 'cancelled by client'): Promise<void> {
     const { sql } = this.#db;
-    const cancelledNow = await sql.tx(async (q) => {
-      const rec = await findExecution(q, sql, this.executionId, true);
-      if (!rec) throw new ExecutionNotFoundError(this.executionId);
-      if (FINISHED_STATUSES.includes(rec.status)) throw new ExecutionFinishedError(this.executionId, rec.status);
-      if (rec.status === 'queued' && rec.attempt === 0) {
-        const err = JSON.stringify(recordError(new CancelledError(reason)));
-        if (await cancelUnstarted(q, sql, this.executionId, err)) {
-          if (rec.parentId) await wakeExecution(q, sql, rec.parentId);
-          if (rec.templateKey && rec.admitted) await wakeNextInTemplate(q, sql, rec.templateKey);
-          return true;
-        }
-      }
-      await requestCancel(q, sql, this.executionId, reason);
-      await wakeExecution(q, sql, this.executionId);
-      return false;
-    });
+    const outcome = await sql.tx((q) => cancelInTx(q, sql, this.executionId, reason));
+    if (outcome.kind === 'missing') throw new ExecutionNotFoundError(this.executionId);
+    if (outcome.kind === 'finished') throw new ExecutionFinishedError(this.executionId, outcome.status);
+    const cancelledNow = outcome.kind === 'cancelled';
     const ch = notifier(this.#db.url);
     if (cancelledNow) ch.emit('finished', this.executionId);
     ch.emit('work');

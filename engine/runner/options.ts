@@ -44,6 +44,14 @@ export interface RunnerOptions {
    * claims, heartbeat and the commits of concurrent executions to overlap. @default min(concurrency, 50), at least 10
    */
   poolMax?: number;
+  /** Host a schedule ticker (fires due schedules; any number of runners may). @default true */
+  schedules?: boolean;
+  /**
+   * Longest idle wait of the schedule ticker: how soon a schedule created, changed or unpaused in
+   * another process is seen (its first fire is then caught up, not lost). Each idle look is one
+   * indexed statement. @default '5s'
+   */
+  scheduleCheckInterval?: Duration;
 }
 
 /** Resolved options. */
@@ -60,6 +68,8 @@ export interface ResolvedRunnerOptions {
   readonly migrate: boolean;
   readonly payloadLimitBytes: number;
   readonly poolMax: number;
+  readonly schedules: boolean;
+  readonly scheduleCheckIntervalMs: number;
 }
 
 /** Validate and default runner options. */
@@ -93,8 +103,11 @@ export function resolveRunnerOptions(o: RunnerOptions): ResolvedRunnerOptions {
   if (!Number.isInteger(payloadLimitBytes) || payloadLimitBytes < 1) throw new ValidationError('payloadLimitBytes must be a positive integer', 'payloadLimitBytes');
   const poolMax = o.poolMax ?? Math.max(10, Math.min(concurrency, 50));
   if (!Number.isInteger(poolMax) || poolMax < 1 || poolMax > 1000) throw new ValidationError('poolMax must be an integer between 1 and 1000', 'poolMax');
+  if (o.schedules !== undefined && typeof o.schedules !== 'boolean') throw new ValidationError('schedules must be a boolean', 'schedules');
+  const scheduleCheckIntervalMs = toMs(o.scheduleCheckInterval ?? '5s', 'scheduleCheckInterval');
+  if (scheduleCheckIntervalMs < 10) throw new ValidationError('scheduleCheckInterval must be at least 10ms', 'scheduleCheckInterval');
   return Object.freeze({
     workflows, concurrency, leaseTtlMs, heartbeatIntervalMs, pollIntervalMs, watchdogIntervalMs, drainTimeoutMs, holdWaitsUpToMs,
-    instanceId: o.instanceId, migrate: o.migrate ?? true, payloadLimitBytes, poolMax,
+    instanceId: o.instanceId, migrate: o.migrate ?? true, payloadLimitBytes, poolMax, schedules: o.schedules ?? true, scheduleCheckIntervalMs,
   });
 }

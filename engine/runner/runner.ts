@@ -24,6 +24,7 @@ import { CommitBatcher } from './commit-batcher';
 import { FinishBatcher } from './finish-batcher';
 import { resolveRunnerOptions, type ResolvedRunnerOptions, type RunnerOptions } from './options';
 import { startPoller, type Poller, type TickResult } from './poller';
+import { startScheduleTicker, type ScheduleTicker } from '../schedules/ticker';
 import type { RunnerEventName, RunnerEvents } from './events';
 
 /** Runner lifecycle states. */
@@ -53,6 +54,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
   #held = new Map<string, Held>();
   #state: RunnerState = RunnerState.created;
   #poller?: Poller;
+  #ticker?: ScheduleTicker;
   #timers: NodeJS.Timeout[] = [];
   #watchdogTicks = 0;
   #unsubscribe?: () => void;
@@ -111,6 +113,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
         this.#safeEmit('poll:error', { error });
       },
     });
+    if (this.options.schedules) this.#ticker = startScheduleTicker({ db: this.#db, checkIntervalMs: this.options.scheduleCheckIntervalMs, logger: this.#log });
     this.#every(this.options.heartbeatIntervalMs, () => this.#heartbeat());
     this.#every(this.options.watchdogIntervalMs, () => this.#watchdog());
     this.#log.info({ workflows: [...this.options.workflows.keys()], concurrency: this.options.concurrency, lease_ttl_ms: this.options.leaseTtlMs }, 'runner started');
@@ -143,7 +146,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
     this.#state = RunnerState.draining;
     this.#safeEmit('runner:stopping', { runnerId: this.id, running: this.#held.size });
     this.#log.info({ running: this.#held.size }, 'runner draining');
-    await this.#poller?.stop();
+    await Promise.all([this.#poller?.stop(), this.#ticker?.stop()]);
     this.#unsubscribe?.();
     await touchRunner(this.#db.sql, this.id, 'draining').catch(() => undefined);
     for (const h of this.#held.values()) h.session?.drain();

@@ -15,6 +15,8 @@ export const MAX_LOCK_KEY_LENGTH = 255;
 export const MAX_OWNER_LENGTH = 255;
 /** Longest workflow, step, signal or timer name. */
 export const MAX_NAME_LENGTH = 255;
+/** Longest schedule id: `{schedule}:{fire time ISO}` (25 more) must still be a valid execution id. */
+export const MAX_SCHEDULE_ID_LENGTH = 150;
 
 type Row = Record<string, unknown>;
 
@@ -137,5 +139,57 @@ export function buildEntities(dialect: Dialect): EntitySchema[] {
     },
   });
 
-  return [locks, executions, events, signals, runners, templates];
+  const schedules = new EntitySchema<Row>({
+    name: 'WorkflowSchedule', tableName: 'workflow_schedules',
+    properties: {
+      id: { type: 'string', length: MAX_SCHEDULE_ID_LENGTH, primary: true },
+      workflowName: { type: 'string', length: MAX_NAME_LENGTH },
+      workflowVersion: { type: 'integer', default: 1 },
+      templateKey: { type: 'string', length: MAX_NAME_LENGTH, nullable: true },
+      templateLimit: { type: 'integer', nullable: true },
+      input: { ...longText, nullable: true } as never,
+      cron: { type: 'string', length: 255, nullable: true },
+      everyMs: { ...big, nullable: true } as never,
+      timezone: { type: 'string', length: 64, nullable: true },
+      overlap: { type: 'string', length: 16 },
+      catchupWindowMs: { ...big } as never,
+      jitterMs: { ...big, default: 0 } as never,
+      paused: { type: 'boolean', default: false },
+      nextFireAt: { ...dt, nullable: true } as never,
+      dueAt: { ...dt, nullable: true } as never,
+      buffered: { type: 'text', nullable: true },
+      lastExecutionId: { type: 'string', length: MAX_EXECUTION_ID_LENGTH, nullable: true },
+      lastFireAt: { ...dt, nullable: true } as never,
+      firedCount: { ...big, default: 0 } as never,
+      skippedCount: { ...big, default: 0 } as never,
+      missedCount: { ...big, default: 0 } as never,
+      createdAt: { ...dt } as never,
+      updatedAt: { ...dt } as never,
+    },
+    indexes: [{ name: 'workflow_schedules_due_idx', properties: ['dueAt'] }],
+  });
+
+  const dedup = new EntitySchema<Row>({
+    name: 'WorkflowDedupKey', tableName: 'workflow_dedup_keys',
+    properties: {
+      workflowName: { type: 'string', length: MAX_NAME_LENGTH, primary: true },
+      dedupKey: { type: 'string', length: MAX_NAME_LENGTH, primary: true },
+      executionId: { type: 'string', length: MAX_EXECUTION_ID_LENGTH },
+      expiresAt: { ...dt } as never,
+      createdAt: { ...dt } as never,
+    },
+    indexes: [{ name: 'workflow_dedup_keys_expires_idx', properties: ['expiresAt'] }],
+  });
+
+  const debounce = new EntitySchema<Row>({
+    name: 'WorkflowDebounceKey', tableName: 'workflow_debounce_keys',
+    properties: {
+      workflowName: { type: 'string', length: MAX_NAME_LENGTH, primary: true },
+      debounceKey: { type: 'string', length: MAX_NAME_LENGTH, primary: true },
+      executionId: { type: 'string', length: MAX_EXECUTION_ID_LENGTH },
+      updatedAt: { ...dt } as never,
+    },
+  });
+
+  return [locks, executions, events, signals, runners, templates, schedules, dedup, debounce];
 }

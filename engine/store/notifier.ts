@@ -8,6 +8,8 @@ import EventEmitter from 'eventemitter3';
 interface NotifierEvents {
   work: () => void;
   finished: (executionId: string) => void;
+  /** A schedule was created or changed here: local tickers look again. */
+  schedules: () => void;
 }
 
 const channels = new Map<string, EventEmitter<NotifierEvents>>();

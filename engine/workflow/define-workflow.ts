@@ -3,6 +3,7 @@
  * retry policy and optional template (serialisation key + limit). Validation happens here, once,
  * so a bad definition fails at import time rather than inside a runner.
  */
+import { toMs, type Duration } from '../duration';
 import { ValidationError } from '../errors';
 import { MAX_NAME_LENGTH } from '../store/entities';
 import { resolveRetryPolicy, type ResolvedRetryPolicy, type RetryPolicy } from './retry';
@@ -21,6 +22,16 @@ export interface WorkflowOptions<I> {
    * `key` defaults to the workflow name. @default undefined (no template lock)
    */
   template?: { key?: (input: I) => string; limit?: number };
+  /**
+   * Deduplication window: a start whose key (computed from the input) was started within
+   * `window` returns that execution instead of starting another. @default undefined (none)
+   */
+  dedup?: { key: (input: I) => string; window: Duration };
+  /**
+   * Trailing debounce: starts with the same key (computed from the input) collect into ONE
+   * execution that runs `window` after the last of them, with the last input. @default undefined
+   */
+  debounce?: { key: (input: I) => string; window: Duration };
 }
 
 /** A workflow body. */
@@ -32,6 +43,8 @@ export interface WorkflowDefinition<I = unknown, O = unknown> {
   readonly version: number;
   readonly retry: ResolvedRetryPolicy;
   readonly template?: { readonly key: (input: I) => string; readonly limit: number };
+  readonly dedup?: { readonly key: (input: I) => string; readonly windowMs: number };
+  readonly debounce?: { readonly key: (input: I) => string; readonly windowMs: number };
   readonly fn: WorkflowFunction<I, O>;
   /** Type-only marker for the output type. */
   readonly __output?: O;
@@ -64,5 +77,40 @@ export function defineWorkflow<I = unknown, O = unknown>(options: WorkflowOption
     if (typeof key !== 'function') throw new ValidationError(`workflow "${name}": template.key must be a function of the input`, 'template.key');
     template = Object.freeze({ key, limit });
   }
-  return Object.freeze({ name, version, retry: resolveRetryPolicy(options.retry, undefined, `workflow "${name}" retry`), template, fn });
+  if (options.dedup && options.debounce) throw new ValidationError(`workflow "${name}": choose dedup or debounce, not both`, 'debounce');
+  const dedup = keyedWindow(name, 'dedup', options.dedup);
+  const debounce = keyedWindow(name, 'debounce', options.debounce);
+  return Object.freeze({ name, version, retry: resolveRetryPolicy(options.retry, undefined, `workflow "${name}" retry`), template, dedup, debounce, fn });
+}
+
+/** Validate a `{ key, window }` option (dedup, debounce). */
+function keyedWindow<I>(name: string, what: 'dedup' | 'debounce', o: { key: (input: I) => string; window: Duration } | undefined) {
+  if (!o) return undefined;
+  if (typeof o.key !== 'function') throw new ValidationError(`workflow "${name}": ${what}.key must be a function of the input`, `${what}.key`);
+  const windowMs = toMs(o.window, `${what}.window`);
+  if (windowMs < 1 || windowMs > 366 * 86_400_000) throw new ValidationError(`workflow "${name}": ${what}.window must be between 1ms and 366d`, `${what}.window`);
+  return Object.freeze({ key: o.key, windowMs });
+}
+
+/** A key computed from the input (template, dedup), validated; `what` names it in the error. */
+function checkedKey(def: WorkflowDefinition<never, unknown>, what: 'template' | 'dedup' | 'debounce', key: unknown): string {
+  if (typeof key !== 'string' || key.length === 0 || [...key].length > MAX_NAME_LENGTH) {
+    throw new ValidationError(`${what} key of "${def.name}" must be a non-empty string of at most ${MAX_NAME_LENGTH} characters`, `${what}.key`);
+  }
+  return key;
+}
+
+/** The template key of an execution of `def` with `input` (null without a template); validated. */
+export function templateKeyOf<I>(def: WorkflowDefinition<I, unknown> | undefined, input: I): string | null {
+  return def?.template ? checkedKey(def as WorkflowDefinition<never, unknown>, 'template', def.template.key(input)) : null;
+}
+
+/** The dedup key of a start of `def` with `input` (null without a dedup window); validated. */
+export function dedupKeyOf<I>(def: WorkflowDefinition<I, unknown> | undefined, input: I): string | null {
+  return def?.dedup ? checkedKey(def as WorkflowDefinition<never, unknown>, 'dedup', def.dedup.key(input)) : null;
+}
+
+/** The debounce key of a start of `def` with `input` (null without debounce); validated. */
+export function debounceKeyOf<I>(def: WorkflowDefinition<I, unknown> | undefined, input: I): string | null {
+  return def?.debounce ? checkedKey(def as WorkflowDefinition<never, unknown>, 'debounce', def.debounce.key(input)) : null;
 }

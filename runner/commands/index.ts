@@ -15,11 +15,12 @@ import { terminateCommand } from './terminate';
 import { resumeCommand } from './resume';
 import { locksCommand } from './locks';
 import { runnersCommand } from './runners';
+import { scheduleCommand } from './schedule';
 
 /** Every command. */
 export const COMMANDS: readonly Command[] = [
   devCommand, runnerCommand, migrateCommand, startCommand, resultCommand, listCommand, showCommand, signalCommand, cancelCommand,
-  terminateCommand, resumeCommand, locksCommand, runnersCommand,
+  terminateCommand, resumeCommand, locksCommand, runnersCommand, scheduleCommand,
 ];
 
 /** The command called `name` (or with that alias). */

@@ -177,6 +177,24 @@ describe('architecture', () => {
     expect(uses).toEqual([]);
   });
 
+  it('the store is the bottom layer: engine/store/ imports nothing from the engine rooms above it', () => {
+    const wrong = files.filter((f) => rel(f).startsWith('engine/store/')).flatMap((f) => facts.get(f)!.specifiers
+      .map((s) => ({ s, target: rel(resolveSpecifier(f, s) ?? resolve(dirname(f), s)) }))
+      .filter(({ target }) => /^engine\/(client|runner|schedules|workflow|locks)\//.test(target))
+      .map(({ s }) => `${rel(f)} → ${s}`));
+    expect(wrong).toEqual([]);
+  });
+
+  it('schedule decisions are pure: engine/schedules/spec.ts and plan.ts import no store, client or runner module', () => {
+    const pure = files.filter((f) => ['engine/schedules/spec.ts', 'engine/schedules/plan.ts'].includes(rel(f)));
+    expect(pure).toHaveLength(2);
+    const wrong = pure.flatMap((f) => facts.get(f)!.specifiers
+      .map((s) => ({ s, target: rel(resolveSpecifier(f, s) ?? resolve(dirname(f), s)) }))
+      .filter(({ target }) => /^engine\/(store|client|runner)\//.test(target))
+      .map(({ s }) => `${rel(f)} → ${s}`));
+    expect(wrong).toEqual([]);
+  });
+
   it('dependencies point one way: engine/ imports nothing from runner/, workflows/ or test/', () => {
     const wrong = files.filter((f) => rel(f).startsWith('engine/')).flatMap((f) => facts.get(f)!.specifiers
       .map((s) => ({ s, target: resolveSpecifier(f, s) ?? resolve(dirname(f), s) }))

@@ -7,4 +7,7 @@ import { lazyMigration } from '../lazy';
 export const mysqlMigrations = [
   lazyMigration('Migration20261124121131_initial', () => require('./Migration20261124121131_initial')),
   lazyMigration('Migration20261130112336_eventDoneOrder', () => require('./Migration20261130112336_eventDoneOrder')),
+  lazyMigration('Migration20261130112404_schedules', () => require('./Migration20261130112404_schedules')),
+  lazyMigration('Migration20261130120732_dedup_keys', () => require('./Migration20261130120732_dedup_keys')),
+  lazyMigration('Migration20261130122054_debounce_keys', () => require('./Migration20261130122054_debounce_keys')),
 ];
