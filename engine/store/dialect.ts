@@ -43,7 +43,7 @@ export function parseDbUrl(url: string): ConnectionSettings {
   if (scheme !== 'mysql' && scheme !== 'mariadb') {
     throw new ValidationError(`database URL scheme "${scheme}" is not supported (expected mysql://, mariadb:// or sqlite:)`, 'db');
   }
-  const dbName = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
+  const dbName = decodeUrlPart(parsed.pathname.replace(/^\//, ''), 'database name', parsed);
   if (!/^[A-Za-z0-9_$]{1,64}$/.test(dbName)) {
     throw new ValidationError(`database URL "${mask(parsed)}" must name a database of letters, digits, _ or $`, 'db');
   }
@@ -51,8 +51,8 @@ export function parseDbUrl(url: string): ConnectionSettings {
     dialect: scheme,
     host: parsed.hostname || '127.0.0.1',
     port: parsed.port ? Number(parsed.port) : 3306,
-    user: decodeURIComponent(parsed.username || 'root'),
-    password: decodeURIComponent(parsed.password),
+    user: decodeUrlPart(parsed.username || 'root', 'user name', parsed),
+    password: decodeUrlPart(parsed.password, 'password', parsed),
     dbName,
     display: mask(parsed),
   };
@@ -64,6 +64,15 @@ export function parseDbUrl(url: string): ConnectionSettings {
  */
 export function maskUrlText(text: string): string {
   return text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)(.*)@(?=[^@]*$)/i, '$1***@');
+}
+
+/** A percent-encoded part of the URL, decoded; a bad escape (`%s`) names the part, never its value. */
+function decodeUrlPart(text: string, what: string, u: URL): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw new ValidationError(`database URL "${mask(u)}" has a malformed %-escape in its ${what} (write % as %25)`, 'db');
+  }
 }
 
 function mask(u: URL): string {

@@ -75,6 +75,12 @@ describe('store safety [URL]', () => {
     expect(err.message).not.toContain(SECRET);
   });
 
+  test('a password with a bad %-escape is a ValidationError naming the part, not its value', async () => {
+    const err = await openError('mysql://root:pa%ss-Secret@127.0.0.1:3306/leaseflow');
+    expect(err).toBeInstanceOf(ValidationError);
+    expect(err.message).toBe('database URL "mysql://root:***@127.0.0.1:3306/leaseflow" has a malformed %-escape in its password (write % as %25)');
+  });
+
   test('a password with "@" and "/" that breaks the URL is still masked', async () => {
     const err = await openError(`mysql://root:${SECRET}/x@y@127.0.0.1:3306/leaseflow`);
     expect(err.message).not.toContain(SECRET);
