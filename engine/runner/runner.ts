@@ -14,12 +14,13 @@ import { createLogger } from '../logger';
 import { boundedLogSerializers } from '../error-size';
 import { createInstanceId } from '../instance-id';
 import { resolveDatabase, type Database } from '../store/database';
-import { cancelRequests, claimExecutions, probeWork, heldLeases, releaseLeases, requeueOrphans, sweepAdmissions } from '../store/claims';
+import { cancelRequests, claimExecutions, probeWork, heldLeases, releaseLeases } from '../store/claims';
 import { releaseExpiredLeases } from '../store/expired-leases';
 import { StuckLeaseReporter } from './stuck-leases';
+import { runWatchdogScans, SLOW_WATCHDOG_EVERY } from './watchdog';
 import { refreshOwnerLocks } from '../store/locks';
 import { notifier } from '../store/notifier';
-import { markStaleRunners, registerRunner, stopRunner, touchRunner } from '../store/runners';
+import { registerRunner, stopRunner, touchRunner } from '../store/runners';
 import type { ClaimedExecution } from '../store/types';
 import type { ExecutionSession } from '../workflow/session';
 import { executeClaimed, type ExecutionOutcome } from './executor';
@@ -43,9 +44,6 @@ interface Held {
   abort: AbortController;
   session?: ExecutionSession;
 }
-
-/** Every Nth watchdog tick also marks stale runners / sweeps orphans and admissions. */
-const SLOW_WATCHDOG_EVERY = 10;
 
 /** A runner replica (library side). Create with `createRunner`. */
 export class Runner extends EventEmitter<RunnerEvents> {
@@ -364,12 +362,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
         this.#safeEmit('runner:presumed-dead', { runnerId: owner, leasesReleased: n });
       }
       if (released.length) this.#poller?.nudge();
-      if (++this.#watchdogTicks % SLOW_WATCHDOG_EVERY === 0) {
-        await markStaleRunners(this.#db.sql, this.options.leaseTtlMs * 2);
-        const orphans = await requeueOrphans(this.#db.sql, this.options.leaseTtlMs);
-        if (orphans) this.#log.warn({ count: orphans }, 'requeued running executions that had no lease row');
-        await sweepAdmissions(this.#db.sql);
-      }
+      if (++this.#watchdogTicks % SLOW_WATCHDOG_EVERY === 0) await runWatchdogScans(this.#db.sql, this.options.leaseTtlMs, this.#log);
     } catch (error) {
       this.#log.warn({ err: error }, 'watchdog failed');
     } finally {
