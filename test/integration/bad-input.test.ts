@@ -85,7 +85,7 @@ describeEachDb(__filename, 'bad input', (ctx) => {
     const h1 = await client.start(throwsString, undefined);
     const h2 = await client.start(throwsObject, undefined);
     await drive(ctx.db, [throwsString, throwsObject]);
-    await expect(h1.result()).rejects.toMatchObject({ code: 'WORKFLOW_FAILED', cause: expect.objectContaining({ name: 'NonErrorThrown', message: 'workflow code threw a non-Error value: just a string' }) });
+    await expect(h1.result()).rejects.toMatchObject({ code: 'WORKFLOW_FAILED', cause: expect.objectContaining({ name: 'NonErrorThrown', message: 'workflow code threw a non-Error value: "just a string"' }) });
     await expect(h2.result()).rejects.toMatchObject({ code: 'WORKFLOW_FAILED', cause: expect.objectContaining({ name: 'NonErrorThrown', message: 'workflow code threw a non-Error value: {"code":42}' }) });
   });
 
