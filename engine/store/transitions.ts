@@ -217,7 +217,8 @@ async function writePlan(q: SqlRunner, store: SqlStore, lease: Lease, plan: Comm
   if (plan.finish || plan.suspend) {
     await q.run('DELETE FROM distributed_locks WHERE lock_key = ? AND token = ?', [executionLockKey(lease.executionId), lease.token]);
   }
-  if (plan.finish) await markUndelivered(q, [lease.executionId]);
+  // A run that continues as new hands its unconsumed signals to the next run (insertContinuation).
+  if (plan.finish && !plan.continueAsNew) await markUndelivered(q, [lease.executionId]);
   if (plan.continueAsNew) {
     const { templateFreed } = await insertContinuation(q, store, lease, plan.continueAsNew);
     if (templateFreed) await wakeNextInTemplate(q, store, templateFreed);

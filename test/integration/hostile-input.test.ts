@@ -46,7 +46,7 @@ describeEachDb(__filename, 'hostile input', (ctx) => {
   test('a step name holding a lone surrogate fails the run with ValidationError and stores no step', async () => {
     const h = await client.start(stepNamed, 'x\uD800', { id: 'hi-step-bad' });
     await drive(ctx.db, [stepNamed]);
-    await expect(h.result()).rejects.toMatchObject({ code: 'VALIDATION' });
+    await expect(h.result()).rejects.toMatchObject({ code: 'WORKFLOW_FAILED', cause: expect.objectContaining({ code: 'VALIDATION' }) });
     expect((await h.history()).filter((e) => e.kind === 'step')).toEqual([]);
   });
 
@@ -86,7 +86,7 @@ describeEachDb(__filename, 'hostile input', (ctx) => {
     const id = `hi-parent-${what.replace(/\W/g, '')}`;
     const h = await client.start(parent, key, { id });
     await drive(ctx.db, [parent, keyed]);
-    await expect(h.result()).rejects.toMatchObject({ code: 'VALIDATION' });
+    await expect(h.result()).rejects.toMatchObject({ code: 'WORKFLOW_FAILED', cause: expect.objectContaining({ code: 'VALIDATION' }) });
     expect(await ctx.db.sql.all('SELECT id FROM workflow_executions WHERE parent_id = ?', [id])).toEqual([]);
     // The client applies the same rule to its own starts.
     await expect(client.start(keyed, key)).rejects.toBeInstanceOf(ValidationError);
@@ -100,7 +100,7 @@ describeEachDb(__filename, 'hostile input', (ctx) => {
     expect(await count()).toBe(before);
     const h = await client.start(sleeper, 1e300, { id: 'hi-sleep-huge' });
     await drive(ctx.db, [sleeper]);
-    await expect(h.result()).rejects.toMatchObject({ code: 'VALIDATION' });
+    await expect(h.result()).rejects.toMatchObject({ code: 'WORKFLOW_FAILED', cause: expect.objectContaining({ code: 'VALIDATION' }) });
   });
 
   test('toJSON returning undefined or NaN is a SerializationError, not a TypeError or a silent null', async () => {

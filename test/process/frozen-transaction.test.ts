@@ -60,7 +60,7 @@ describeEachDb(__filename, 'frozen transaction', (ctx) => {
     const othersMs = Date.now() - peerAt;
     const locked = (await executionFacts(ctx.db, "frz-0")).find((e) => e.id === "frz-0");
     expect(locked?.status).toBe('running'); // its rows are still locked: skipped, not waited on
-    const stuck = await peer.waitForLog((l) => l.msg === 'expired lease skipped: its rows are locked by another transaction', 5000, 'the stuck lease logged');
+    const stuck = await peer.waitForLog((l) => l.msg === 'expired lease skipped: its rows are locked by another transaction', 15_000, 'the stuck lease logged');
     expect(stuck).toMatchObject({ execution_id: 'frz-0', lease_owner: victim.instanceId, locked_row: 'execution' });
     expect(Array.isArray(stuck.long_transactions) && (stuck.long_transactions as unknown[]).length).toBeGreaterThan(0);
 
