@@ -41,7 +41,9 @@ describeEachDb(__filename, 'error size', (ctx) => {
       expect(await q.result({ timeout: '20s' })).toBe(2);
       const quickMs = Date.now() - started;
       for (const h of big) {
-        const err = await h.result({ timeout: '30s' }).catch((e: Error & { code?: string }) => e);
+        const failed = await h.result({ timeout: '30s' }).catch((e: Error & { cause?: unknown }) => e);
+        expect(failed).toMatchObject({ code: 'WORKFLOW_FAILED' });
+        const err = (failed as Error & { cause?: unknown }).cause;
         expect(err).toMatchObject({ name: "HugeError", code: "HUGE_ERROR" });
         // Cut (by recordError's own cap or by the payload limit with a marker), never whole.
         expect((err as Error).message.length).toBeLessThan(limit);
