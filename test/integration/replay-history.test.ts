@@ -52,6 +52,14 @@ const fan = defineWorkflow({ name: 'rh-fan' }, async (ctx, xs: number[]) => {
   const first = await Promise.race([ctx.step('fast', body('fast')), ctx.sleep('slow', '1h').then(() => 'slow')]);
   return { steps, kids, first };
 });
+const racer = defineWorkflow({ name: 'rh-racer' }, async (ctx) => {
+  const seen: string[] = [];
+  await Promise.all([
+    ctx.step('slow', async () => { await new Promise((r) => setTimeout(r, 100)); return 'slow'; }).then((v) => seen.push(v)),
+    ctx.step('quick', async () => 'quick').then((v) => seen.push(v)),
+  ]);
+  return ctx.step(`after-${seen[0]}`, body(seen[0]));
+});
 const waiter = defineWorkflow({ name: 'rh-wait' }, async (ctx) => {
   await ctx.step('before', body(1));
   const v = await ctx.waitForSignal<string>('go');
@@ -123,6 +131,16 @@ describeEachDb(__filename, 'replay testing (replayHistory)', (ctx) => {
     expect(bodies).toBe(0);
   });
 
+  test('concurrent steps finishing out of position order replay in the recorded order from show --json', async () => {
+    const h = await client.start(racer, undefined, { id: 'rh-racer' });
+    await drive(ctx.db, [racer]);
+    expect(await h.result({ timeout: '10s' })).toBe('quick');
+    const json = JSON.parse(await showJson(ctx.url, 'rh-racer')) as { execution: unknown; history: { name: string; order: number | null }[] };
+    expect(json.history.find((e) => e.name === 'quick')?.order).toBeLessThan(json.history.find((e) => e.name === 'slow')?.order as number);
+    expect(await replayHistory(racer, json)).toMatchObject({ ok: true, status: 'completed', outcome: { ok: true, value: 'quick' } });
+    expect(await replayHistory(racer, { db: ctx.db, executionId: 'rh-racer' })).toMatchObject({ ok: true, status: 'completed', outcome: { ok: true, value: 'quick' } });
+  });
+
   test('a waiting execution replays to the end of its history and stops there (incomplete), running nothing', async () => {
     await client.start(waiter, undefined, { id: 'rh-wait' });
     await drive(ctx.db, [waiter]);
@@ -130,7 +148,7 @@ describeEachDb(__filename, 'replay testing (replayHistory)', (ctx) => {
     await client.getHandle('rh-wait').signal('go', 'now');
     bodies = 0;
     const res = await replayHistory(waiter, { db: ctx.db, executionId: 'rh-wait' });
-    expect(res).toMatchObject({ ok: true, status: 'incomplete', replayedEvents: 1 });
+    expect(res).toMatchObject({ ok: true, status: 'incomplete', replayedEvents: 1, next: { seq: 1, kind: 'signal', name: 'go' } });
     expect(bodies).toBe(0);
   });
 
