@@ -85,9 +85,16 @@ export class SerializationError extends LeaseflowError {
 
 /** The workflow body issued a different command than its history recorded at a position. */
 export class NonDeterminismError extends LeaseflowError {
-  constructor(message: string) {
+  constructor(message: string, readonly divergence?: Divergence) {
     super('NON_DETERMINISM', message);
   }
+}
+
+/** Where replayed code left its history: the recorded command at `seq`, and what the code did there (null: nothing). */
+export interface Divergence {
+  seq: number;
+  expected: { kind: string; name: string };
+  actual: { kind: string; name: string } | null;
 }
 
 /** Starting an id that exists with a different input (or a finished id under the reject policy). */

@@ -25,6 +25,7 @@ export { resolveRunnerOptions } from './runner/options';
 export type { RunnerEvents, RunnerEventName } from './runner/events';
 export { executeClaimed, type ExecutionOutcome, type ExecuteOptions } from './runner/executor';
 export { runDueExecutions, runUntilIdle } from './runner/drive';
+export { replayHistory, type ReplayResult, type ReplaySource } from './replay/replay-history';
 
 export {
   DistributedLockManager, WorkflowLockManager, WorkflowLock, executionLockKey, templateLockKey, createInstanceId,
@@ -35,7 +36,7 @@ export {
   LeaseflowError, StoreUnavailableError, StoreAuthError, DatabaseNotFoundError, LockTimeoutError, WorkflowAlreadyRunningError, LockNotHeldError, LeaseLostError, ValidationError,
   SerializationError, NonDeterminismError, WorkflowIdConflictError, UnknownWorkflowError, ExecutionNotFoundError,
   ExecutionFinishedError, ExecutionNotResumableError, TerminatedError, CancelledError, TimeoutError, WorkflowFailedError, WorkflowContinuedAsNewError, CompensationError, NonRetryableError,
-  ScheduleNotFoundError, ScheduleAlreadyExistsError, type RecordedError,
+  ScheduleNotFoundError, ScheduleAlreadyExistsError, type RecordedError, type Divergence,
 } from './errors';
 export { toMs, formatMs, type Duration } from './duration';
 export { createLogger, silentLogger, type Logger } from './logger';

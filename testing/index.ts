@@ -5,7 +5,7 @@
  */
 import { openDatabase, type Database, type Logger } from '../engine';
 
-export { runDueExecutions, runUntilIdle } from '../engine';
+export { replayHistory, runDueExecutions, runUntilIdle, type ReplayResult, type ReplaySource } from '../engine';
 
 /** Options of `openTestDatabase`. */
 export interface TestDatabaseOptions {

@@ -166,7 +166,7 @@ export class WorkflowHandle<O = unknown> {
     const events = await loadHistory(this.#db.sql, rec.id, this.#db.sql.date);
     return events.map((e) => ({
       seq: e.seq, kind: e.kind, name: e.name, status: e.status, value: decodeValue(e.payload),
-      attempt: e.attempt, leaseToken: e.leaseToken, at: e.createdAt,
+      attempt: e.attempt, leaseToken: e.leaseToken, order: e.order, at: e.createdAt,
     }));
   }
 

@@ -103,6 +103,8 @@ export interface HistoryEntry {
   value: unknown;
   attempt: number;
   leaseToken: number;
+  /** Position of this result in the order results were delivered (null: not a delivery); a replay needs it for races. */
+  order: number | null;
   at: Date;
 }
 

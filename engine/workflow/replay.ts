@@ -13,6 +13,7 @@ export function matchEvent(history: ReadonlyMap<number, HistoryEvent>, seq: numb
     throw new NonDeterminismError(
       `history has ${ev.kind} "${ev.name}" at position ${seq}, but the workflow now issued ${kind} "${name}": ` +
         'the workflow code changed in a way that is incompatible with this execution',
+      { seq, expected: { kind: ev.kind, name: ev.name }, actual: { kind, name } },
     );
   }
   return ev;
@@ -25,6 +26,7 @@ export function checkNothingLeft(history: ReadonlyMap<number, HistoryEvent>, rea
       throw new NonDeterminismError(
         `the workflow finished at position ${reached}, but history continues with ${ev.kind} "${ev.name}" at ${seq}: ` +
           'the workflow code changed in a way that is incompatible with this execution',
+        { seq, expected: { kind: ev.kind, name: ev.name }, actual: null },
       );
     }
   }

@@ -18,6 +18,8 @@ export interface SchedulerHost {
   readonly dead: boolean;
   readonly draining: boolean;
   readonly holdWaitsUpToMs: number;
+  /** Replay testing: called with the first command that would run live; the run ends there instead (nothing runs or is written). */
+  readonly replayOnly?: (first: { seq: number; kind: EventKind; name: string }) => void;
   dbNowMs(): number;
   leaseValid(): boolean;
   die(reason: RunInterruption): void;
@@ -29,6 +31,9 @@ export interface SchedulerHost {
   commitCancel(seq: number, order: number): Promise<void>;
   cancelReason: string | null;
 }
+
+/** Why a replay-only run ended: it reached the first command past the recorded history. */
+export const REPLAY_END = 'replay reached the end of the history';
 
 /** How often blocked signal/child waits re-read while another branch keeps the run busy. */
 const POLL_MS = 1000;
@@ -232,6 +237,8 @@ export class Scheduler {
 
   // ── internals ──────────────────────────────────────────────────────────────────────────
   #startLive(cmd: Command, start: () => Promise<void>): void {
+    // Replay testing (engine/replay): history is exhausted; the code would continue live here.
+    if (this.#host.replayOnly) { this.#host.replayOnly(cmd); this.#host.die({ kind: 'aborted', reason: REPLAY_END }); return; }
     if (this.#host.draining) { this.#checkSoon(); return; }
     // A cancellation being delivered right now rejects this command anyway: do not start it.
     if (!cmd.shielded && this.cancelState === 'delivering') return;
@@ -255,7 +262,10 @@ export class Scheduler {
       if (this.#host.dead) return;
       if (ev.kind === EventKind.cancel) {
         const seq = this.seq++;
-        if (seq !== ev.seq) throw new NonDeterminismError(`history has the cancellation delivered at position ${ev.seq}, but the workflow reached position ${seq} there`);
+        if (seq !== ev.seq) {
+          throw new NonDeterminismError(`history has the cancellation delivered at position ${ev.seq}, but the workflow reached position ${seq} there`,
+            { seq: ev.seq, expected: { kind: ev.kind, name: ev.name }, actual: null });
+        }
         this.cancelState = 'delivered';
         this.#rejectForCancel();
       } else {
@@ -263,7 +273,7 @@ export class Scheduler {
         for (let i = 0; !cmd && i < 3; i++) { await settleTurn(); cmd = this.#cmds.get(ev.seq); }
         if (!cmd) {
           throw new NonDeterminismError(`history has ${ev.kind} "${ev.name}" at position ${ev.seq}, but the workflow did not issue it: ` +
-            'the workflow code changed in a way that is incompatible with this execution');
+            'the workflow code changed in a way that is incompatible with this execution', { seq: ev.seq, expected: { kind: ev.kind, name: ev.name }, actual: null });
         }
         cmd.claimed = true;
         cmd.settle(cmd.fromRecord(ev));

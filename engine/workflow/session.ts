@@ -46,6 +46,8 @@ export interface SessionOptions {
   commitEvents?: (item: FencedEvents) => Promise<void>;
   /** Group commit of plain terminal commits (the runner's finish batcher). */
   commitFinish?: (item: FinishItem) => Promise<void>;
+  /** Replay testing: end the run at the first command past the history, before it starts. */
+  replayOnly?: (first: { seq: number; kind: EventKind; name: string }) => void;
 }
 
 /** Longest a read inside a command keeps retrying across a lost connection (a DB restart). */
@@ -60,6 +62,7 @@ export class ExecutionSession implements SchedulerHost {
   readonly lease: Lease;
   readonly holdWaitsUpToMs: number;
   readonly payloadLimitBytes: number;
+  readonly replayOnly: SessionOptions['replayOnly'];
   /** ctx.signal: aborted on cancellation or when the run ends. */
   readonly abort = new AbortController();
   readonly ended: Promise<RunInterruption>;
@@ -90,6 +93,7 @@ export class ExecutionSession implements SchedulerHost {
     this.lease = { executionId: opts.record.id, token: opts.record.leaseToken, owner: opts.owner };
     this.holdWaitsUpToMs = opts.holdWaitsUpToMs;
     this.payloadLimitBytes = opts.payloadLimitBytes;
+    this.replayOnly = opts.replayOnly;
     this.cancelReason = opts.record.cancelReason;
     this.#written = Math.max(opts.record.nextSeq, replayEnd);
     this.ended = new Promise((resolve) => (this.#end = resolve));
