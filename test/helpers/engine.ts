@@ -35,7 +35,15 @@ export function drive(db: Database, workflows: WorkflowDefinition<any, any>[], o
 /** Pretend every lease expired (a crashed runner) and let the watchdog hand them back. */
 export async function expireAllLeases(db: Database): Promise<number> {
   await db.sql.run(`UPDATE distributed_locks SET expires_at = ${db.sql.mysql ? 'UTC_TIMESTAMP(6) - INTERVAL 1 SECOND' : `${db.sql.now} - 1000`}`);
-  return (await releaseExpiredLeases(db.sql)).released.length;
+  // The release never waits on row locks: a row still held by a transaction that is finishing
+  // (an aborted run's in-flight commit) is skipped as stuck. Retry until nothing is stuck (bounded).
+  let released = 0;
+  for (const deadline = Date.now() + 10_000; ;) {
+    const out = await releaseExpiredLeases(db.sql);
+    released += out.released.length;
+    if (out.stuck.length === 0 || Date.now() > deadline) return released;
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 /** Make a waiting execution due now (a timer or timeout elapsed). */
