@@ -145,7 +145,7 @@ export async function createClient(options: ClientOptions = {}): Promise<Client>
     }
     const rows = await listExecutions(sql, sql, {
       status: opts.status, workflow: opts.workflow, parentId: opts.parentId, createdAfter: opts.from, createdBefore: opts.to,
-      idPrefix: opts.idPrefix, templateKey: opts.templateKey,
+      idPrefix: opts.idPrefix, templateKey: opts.templateKey, build: opts.build,
       limit: limitN + 1, after,
     });
     const page = rows.slice(0, limitN);
@@ -154,6 +154,7 @@ export async function createClient(options: ClientOptions = {}): Promise<Client>
       executions: page.map((r) => ({
         id: r.id, workflowName: r.workflowName, status: r.status, attempts: r.attempt, createdAt: r.createdAt,
         finishedAt: r.finishedAt, parentId: r.parentId, templateKey: r.templateKey,
+        workflowVersion: r.workflowVersion, startBuild: r.startBuild, lastBuild: r.lastBuild,
       })),
       nextCursor: rows.length > limitN && last ? Buffer.from(JSON.stringify({ t: last.createdAt.getTime(), id: last.id })).toString('base64url') : undefined,
     };

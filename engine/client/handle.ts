@@ -5,6 +5,7 @@
  * (`runId`): to its continue-as-new chain by default, strictly to the one run on request, or
  * — without a run id (`client.getHandle(id)`, `handle.latest()`) — to whichever run holds the id.
  */
+import { waitingForBuild } from '../store/builds';
 import { validateName, validateReason } from '../validation';
 import { toMs, type Duration } from '../duration';
 import { ExecutionFinishedError, ExecutionNotFoundError, recordError, reviveError, TerminatedError, TimeoutError, ValidationError, WorkflowContinuedAsNewError, WorkflowFailedError, type RecordedError } from '../errors';
@@ -145,13 +146,14 @@ export class WorkflowHandle<O = unknown> {
   async describe(): Promise<ExecutionDescription> {
     const rec = await this.#load();
     const { sql } = this.#db;
-    const [holder, pending, served, undelivered, before] = await Promise.all([
+    const [holder, pending, served, undelivered, before, waitingFor] = await Promise.all([
       leaseHolder(sql, rec.id), pendingSignalCount(sql, rec.id), isServed(sql, rec.workflowName), undeliveredSignals(sql, sql.date, rec.id),
-      rec.continuedFrom ? previousRuns(sql, rec.firstRunId, 20) : [],
+      rec.continuedFrom ? previousRuns(sql, rec.firstRunId, 20) : [], waitingForBuild(sql, rec),
     ]);
     return {
       id: rec.id, runId: rec.runId, runNumber: rec.runNumber, firstRunId: rec.firstRunId, continuedFrom: rec.continuedFrom, previousRuns: before,
       workflowName: rec.workflowName, workflowVersion: rec.workflowVersion, status: rec.status,
+      startBuild: rec.startBuild, lastBuild: rec.lastBuild, lastVersion: rec.lastVersion, waitingForBuild: waitingFor,
       input: decodeValue(rec.input), output: decodeValue(rec.output), error: rec.error ? decodeValue<RecordedError>(rec.error) : null,
       customStatus: decodeValue(rec.customStatus), waitingFor: rec.waitFor, templateKey: rec.templateKey, admitted: rec.admitted,
       attempts: rec.attempt, leaseToken: rec.leaseToken, leaseHolder: holder ? { owner: holder.owner, expiresAt: holder.expiresAt } : null,

@@ -61,6 +61,13 @@ export interface ExecutionDescription {
   previousRuns: PreviousRun[];
   workflowName: string;
   workflowVersion: number;
+  /** Build id of the code that first ran it (null: not run yet). */
+  startBuild: string | null;
+  /** Build id and definition version of the code that last ran it (null: not run yet). */
+  lastBuild: string | null;
+  lastVersion: number | null;
+  /** Set while no live runner can claim it because none serves its last build (it waits, it does not fail). */
+  waitingForBuild: string | null;
   status: ExecutionStatus;
   input: unknown;
   output: unknown;
@@ -117,6 +124,8 @@ export interface ListOptions {
   idPrefix?: string;
   /** Only members of this template key. */
   templateKey?: string;
+  /** Only executions last run by this build id. */
+  build?: string;
   /** Created at or after. */
   from?: Date;
   /** Created before. */
@@ -137,6 +146,10 @@ export interface ExecutionSummary {
   finishedAt: Date | null;
   parentId: string | null;
   templateKey: string | null;
+  /** Definition version it was started with, and the build ids that first / last ran it (null: not yet). */
+  workflowVersion: number;
+  startBuild: string | null;
+  lastBuild: string | null;
 }
 
 /** One page of `client.list`, newest first. */

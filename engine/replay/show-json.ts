@@ -42,7 +42,7 @@ export function parseShowJson(source: unknown): { record: ExecutionRecord; histo
     workflowName: execution.workflowName, workflowVersion: Number(execution.workflowVersion ?? 1), templateKey: null, templateLimit: null, admitted: true,
     status: (FINISHED.has(String(execution.status)) ? execution.status : 'running') as ExecutionRecord['status'], input: encode(execution.input), output: null, error: null, customStatus: null, waitFor: null, availableAt: null,
     leaseToken: 0, runnerId: null, nextSeq: 0, stepAttempt: 0, attempt: 2, parentId: null, parentSeq: null, cancelReason: null,
-    createdAt: now, updatedAt: now, startedAt: now, finishedAt: null, traceContext: null,
+    createdAt: now, updatedAt: now, startedAt: now, finishedAt: null, traceContext: null, startBuild: null, lastBuild: null, lastVersion: null,
   };
   return { record, history: events };
 }

@@ -12,6 +12,8 @@ import { MAX_OWNER_LENGTH } from '../store/entities';
 import type { DbInput } from '../store/database';
 import { resolveSession, type SessionTuning } from '../store/config';
 import type { WorkflowDefinition } from '../workflow/define-workflow';
+import type { BuildRouting } from '../store/builds';
+import { resolveRouting } from './builds';
 
 /** Options of `createRunner`. */
 export interface RunnerOptions {
@@ -55,6 +57,18 @@ export interface RunnerOptions {
    */
   scheduleCheckInterval?: Duration;
 
+  /**
+   * Build id of the served code (a git sha): recorded on every execution this runner runs. A
+   * record gives one per workflow name (the CLI passes a hash of each workflow module's source).
+   * @default per definition: its `buildId`, else a hash of its body's source
+   */
+  buildId?: string | Readonly<Record<string, string>>;
+  /**
+   * Claim only executions never run yet or last run by one of these builds (this runner's own
+   * builds are always included): blue/green deploys. @default undefined (claim any build)
+   */
+  compatibleBuilds?: readonly string[];
+
   /** MySQL-family session timeouts of the pool the runner opens when `db` is a URL. @default see SessionTuning */
   session?: SessionTuning;
 }
@@ -75,6 +89,8 @@ export interface ResolvedRunnerOptions {
   readonly poolMax: number;
   readonly schedules: boolean;
   readonly scheduleCheckIntervalMs: number;
+  /** Builds this runner stamps and claims (see builds.ts). */
+  readonly routing: BuildRouting;
 
   readonly session: Readonly<Required<SessionTuning>>;
 }
@@ -114,6 +130,6 @@ export function resolveRunnerOptions(o: RunnerOptions): ResolvedRunnerOptions {
   return Object.freeze({
     workflows, concurrency, leaseTtlMs, heartbeatIntervalMs, pollIntervalMs, watchdogIntervalMs, drainTimeoutMs, holdWaitsUpToMs,
     instanceId: o.instanceId, migrate: o.migrate ?? true, payloadLimitBytes, poolMax, schedules: o.schedules ?? true, scheduleCheckIntervalMs,
-    session: resolveSession(o.session),
+    session: resolveSession(o.session), routing: resolveRouting(workflows, o.buildId, o.compatibleBuilds),
   });
 }

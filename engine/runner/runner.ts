@@ -101,7 +101,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
     if (this.#state !== RunnerState.created) throw new ValidationError(`runner ${this.id} cannot start from state ${this.#state}`, 'state');
     if (this.options.migrate) await this.#db.migrate();
     await registerRunner(this.#db.sql, {
-      id: this.id, hostname: hostname(), pid: process.pid, workflows: [...this.options.workflows.keys()], concurrency: this.options.concurrency,
+      id: this.id, hostname: hostname(), pid: process.pid, workflows: [...this.options.workflows.keys()], concurrency: this.options.concurrency, builds: this.options.routing.compatible,
     });
     this.#state = RunnerState.running;
     const ch = notifier(this.#db.url);
@@ -190,7 +190,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
     this.#claiming = true;
     let claimed: ClaimedExecution[];
     try {
-      claimed = await claimExecutions(this.#db.sql, { owner: this.id, workflows: names, limit: free, leaseTtlMs: this.options.leaseTtlMs });
+      claimed = await claimExecutions(this.#db.sql, { owner: this.id, workflows: names, limit: free, leaseTtlMs: this.options.leaseTtlMs, routing: this.options.routing });
     } finally {
       this.#claiming = false;
     }

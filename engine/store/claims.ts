@@ -6,6 +6,7 @@
  * token and write the lease rows. Members that are not admitted are parked with
  * available_at = NULL (no busy re-claiming) until a slot frees up.
  */
+import { buildFilter, stampBuilds, type BuildRouting } from './builds';
 import { EXECUTION_LOCK_PREFIX, executionLockKey, nextPrefix } from './lock-keys';
 import { EXECUTION_COLUMNS, toExecution } from './executions';
 import { deleteLocksByKeySql, type SqlRunner, type SqlStore } from './sql';
@@ -20,6 +21,8 @@ export interface ClaimRequest {
   workflows: readonly string[];
   limit: number;
   leaseTtlMs: number;
+  /** Routing by code version (builds.ts): claim only compatible builds, stamp the build that runs them. */
+  routing?: BuildRouting;
 }
 
 /** Claim up to `limit` due executions for `owner`. */
@@ -27,11 +30,12 @@ export async function claimExecutions(store: SqlStore, req: ClaimRequest): Promi
   if (req.limit <= 0 || req.workflows.length === 0) return [];
   return store.tx(async (q) => {
     const lock = store.mysql ? ' FOR UPDATE SKIP LOCKED' : '';
+    const builds = buildFilter(req.routing);
     const rows = await q.all<Record<string, unknown>>(
       `SELECT ${EXECUTION_COLUMNS}, ${store.now} AS db_now FROM workflow_executions ` +
-        `WHERE status IN ('queued', 'waiting') AND available_at <= ${store.now} AND workflow_name IN (?) ` +
+        `WHERE status IN ('queued', 'waiting') AND available_at <= ${store.now} AND workflow_name IN (?)${builds.sql} ` +
         `ORDER BY available_at, id LIMIT ?${lock}`,
-      [req.workflows, req.limit],
+      [req.workflows, ...builds.params, req.limit],
     );
     if (rows.length === 0) return [];
     const dbNowAt = store.date(rows[0].db_now) as Date;
@@ -55,6 +59,7 @@ export async function claimExecutions(store: SqlStore, req: ClaimRequest): Promi
       ids = picked.map((e) => e.id);
       if (picked.length === 0) return [];
     }
+    await stampBuilds(q, picked, req.routing);
     const claimed: ClaimedExecution[] = picked.map((e) => ({
       ...e,
       status: 'running',

@@ -91,6 +91,10 @@ export function buildEntities(dialect: Dialect): EntitySchema[] {
       finishedAt: { ...dt, nullable: true } as never,
       /** W3C trace context (traceparent[;tracestate]) of the caller that started it. */
       traceContext: { type: 'string', length: 600, nullable: true },
+      /** Build id of the code that first ran it / last ran it, and the definition version that last ran it (issue 12). */
+      startBuild: { type: 'string', length: 128, nullable: true },
+      lastBuild: { type: 'string', length: 128, nullable: true },
+      lastVersion: { type: 'integer', nullable: true },
     },
     indexes: [
       { name: 'workflow_executions_claim_idx', properties: ['status', 'availableAt'] },
@@ -103,6 +107,7 @@ export function buildEntities(dialect: Dialect): EntitySchema[] {
       // Live template view: active members of any template without visiting other active rows.
       { name: 'workflow_executions_status_template_idx', properties: ['status', 'templateKey'] },
       { name: 'workflow_executions_first_run_idx', properties: ['firstRunId'] },
+      { name: 'workflow_executions_build_idx', properties: ['lastBuild', 'status'] },
     ],
   });
 
@@ -147,6 +152,8 @@ export function buildEntities(dialect: Dialect): EntitySchema[] {
       startedAt: { ...dt } as never,
       heartbeatAt: { ...dt } as never,
       stoppedAt: { ...dt, nullable: true } as never,
+      /** JSON array of the build ids it claims (compatibleBuilds), or null: any build. */
+      builds: { type: 'text', nullable: true },
     },
     indexes: [{ name: 'workflow_runners_heartbeat_idx', properties: ['status', 'heartbeatAt'] }],
   });

@@ -11,7 +11,7 @@ import type { ExecutionRecord, ExecutionStatus, NewExecution, WaitFor } from './
 export const EXECUTION_COLUMNS =
   'id, run_id, first_run_id, continued_from, run_number, workflow_name, workflow_version, template_key, template_limit, admitted, status, input, output, error, custom_status, ' +
   'wait_for, available_at, lease_token, runner_id, next_seq, step_attempt, attempt, parent_id, parent_seq, cancel_reason, ' +
-  'created_at, updated_at, started_at, finished_at, trace_context';
+  'created_at, updated_at, started_at, finished_at, trace_context, start_build, last_build, last_version';
 
 /** The columns of a list row (no payloads). */
 const LIST_COLUMNS = EXECUTION_COLUMNS.replace('input, output, error, custom_status, ', '');
@@ -51,6 +51,9 @@ export function toExecution(r: Record<string, unknown>, date: SqlStore['date']):
     startedAt: date(r.started_at),
     finishedAt: date(r.finished_at),
     traceContext: str(r.trace_context),
+    startBuild: str(r.start_build),
+    lastBuild: str(r.last_build),
+    lastVersion: r.last_version === null || r.last_version === undefined ? null : Number(r.last_version),
   };
 }
 
@@ -158,6 +161,8 @@ export interface ListFilter {
   /** Ids starting with this text. */
   idPrefix?: string;
   templateKey?: string;
+  /** Last run by this build (code versions). */
+  build?: string;
   createdAfter?: Date;
   createdBefore?: Date;
   limit: number;
@@ -177,6 +182,7 @@ export async function listExecutions(q: SqlRunner, store: SqlStore, f: ListFilte
   if (f.workflow !== undefined) { where.push('workflow_name = ?'); params.push(f.workflow); }
   if (f.parentId !== undefined) { where.push('parent_id = ?'); params.push(f.parentId); }
   if (f.templateKey !== undefined) { where.push('template_key = ?'); params.push(f.templateKey); }
+  if (f.build !== undefined) { where.push('last_build = ?'); params.push(f.build); }
   if (f.idPrefix !== undefined && f.idPrefix !== '') {
     // A key range, so the primary key serves it on both dialects (binary collation).
     where.push('id >= ? AND id < ?');

@@ -23,14 +23,14 @@ export interface RunnerRecord {
 }
 
 /** Register (or re-register) a runner as live. */
-export async function registerRunner(store: SqlStore, r: Pick<RunnerRecord, 'id' | 'hostname' | 'pid' | 'workflows' | 'concurrency'>): Promise<void> {
+export async function registerRunner(store: SqlStore, r: Pick<RunnerRecord, 'id' | 'hostname' | 'pid' | 'workflows' | 'concurrency'> & { builds?: readonly string[] | null }): Promise<void> {
   const upsert = store.mysql
-    ? "ON DUPLICATE KEY UPDATE status = 'live', heartbeat_at = VALUES(heartbeat_at), stopped_at = NULL"
-    : "ON CONFLICT (id) DO UPDATE SET status = 'live', heartbeat_at = excluded.heartbeat_at, stopped_at = NULL";
+    ? "ON DUPLICATE KEY UPDATE status = 'live', heartbeat_at = VALUES(heartbeat_at), stopped_at = NULL, builds = VALUES(builds)"
+    : "ON CONFLICT (id) DO UPDATE SET status = 'live', heartbeat_at = excluded.heartbeat_at, stopped_at = NULL, builds = excluded.builds";
   await store.run(
-    `INSERT INTO workflow_runners (id, hostname, pid, workflows, concurrency, status, started_at, heartbeat_at, stopped_at) ` +
-      `VALUES (?, ?, ?, ?, ?, 'live', ${store.now}, ${store.now}, NULL) ${upsert}`,
-    [r.id, r.hostname, r.pid, JSON.stringify(r.workflows), r.concurrency],
+    `INSERT INTO workflow_runners (id, hostname, pid, workflows, concurrency, status, started_at, heartbeat_at, stopped_at, builds) ` +
+      `VALUES (?, ?, ?, ?, ?, 'live', ${store.now}, ${store.now}, NULL, ?) ${upsert}`,
+    [r.id, r.hostname, r.pid, JSON.stringify(r.workflows), r.concurrency, r.builds ? JSON.stringify(r.builds) : null],
   );
 }
 

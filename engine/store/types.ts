@@ -66,6 +66,12 @@ export interface ExecutionRecord {
   finishedAt: Date | null;
   /** W3C trace context of the starter (`traceparent[;tracestate]`), or null. */
   traceContext: string | null;
+  /** Build id of the code that first ran it (null: never run by a runner that knows its build). */
+  startBuild: string | null;
+  /** Build id of the code that last ran it: runners restricted by `compatibleBuilds` claim it only when they list it. */
+  lastBuild: string | null;
+  /** Definition `version` of the code that last ran it. */
+  lastVersion: number | null;
 }
 
 /** A claimed execution: the record as the claim left it, plus the database clock at claim time. */
@@ -91,6 +97,8 @@ export const EventKind = {
   childResult: 'child_result',
   value: 'value',
   cancel: 'cancel',
+  /** A patch marker (`ctx.patched`): this execution took the new branch of a change here. */
+  patch: 'patch',
 } as const;
 export type EventKind = (typeof EventKind)[keyof typeof EventKind];
 

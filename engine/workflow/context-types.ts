@@ -99,6 +99,19 @@ export interface WorkflowContext {
   random(): number;
   /** Recorded random UUID. */
   uuid(): string;
+  /**
+   * Versioning a change (see README "Deploying new code"): `true` when this execution reaches
+   * this point running code that has the change — a marker is recorded once, at the next
+   * position, so replays answer the same — and `false` when replaying a history recorded before
+   * the change (no marker there: take the old branch). Deterministic in concurrent branches and
+   * across continue-as-new (a new run starts on the new code: `true`).
+   */
+  patched(changeId: string): boolean;
+  /**
+   * The old branch of `patched(changeId)` is gone: accepts histories with or without the marker
+   * and records none. Remove the call once no execution with the marker can replay here.
+   */
+  deprecatePatch(changeId: string): void;
   /** Publish a JSON status readable by `describe()` (committed with the next checkpoint). */
   setStatus(status: unknown): void;
   /**

@@ -20,6 +20,7 @@ import { stepCommand } from './step-command';
 import { signalCommand, sleepCommand, sleepUntilCommand } from './wait-commands';
 import { compensationsOf } from './saga';
 import { continueAsNew, prepareContinuation } from './continue-as-new';
+import { patchMarker } from './patch';
 
 const silent = silentLogger();
 
@@ -103,6 +104,15 @@ export class LiveContext implements WorkflowContext {
     const v = make();
     this.#s.buffer(eventAt(seq, EventKind.value, name, 'recorded', JSON.stringify(v), 1));
     return v;
+  }
+
+  /** See patch.ts. */
+  patched(changeId: string): boolean {
+    return patchMarker(this.#s, changeId, false);
+  }
+
+  deprecatePatch(changeId: string): void {
+    patchMarker(this.#s, changeId, true);
   }
 
   setStatus(status: unknown): void {

@@ -16,6 +16,11 @@ export interface WorkflowOptions<I> {
   name: string;
   /** Version of the body, recorded on every execution. @default 1 */
   version?: number;
+  /**
+   * Build id of this code (a git sha, a release tag), recorded on the executions it runs and
+   * used for routing (`compatibleBuilds`). @default the runner's `buildId`, else a hash of the body's source
+   */
+  buildId?: string;
   /** Default retry policy of this workflow's steps. @default { maxAttempts: 3, initialInterval: '1s' } */
   retry?: RetryPolicy;
   /**
@@ -35,6 +40,9 @@ export interface WorkflowOptions<I> {
   debounce?: { key: (input: I) => string; window: Duration };
 }
 
+/** Longest build id (the `last_build` column). */
+export const MAX_BUILD_ID_LENGTH = 128;
+
 /** A workflow body. */
 export type WorkflowFunction<I, O> = (ctx: WorkflowContext, input: I) => Promise<O>;
 
@@ -42,6 +50,8 @@ export type WorkflowFunction<I, O> = (ctx: WorkflowContext, input: I) => Promise
 export interface WorkflowDefinition<I = unknown, O = unknown> {
   readonly name: string;
   readonly version: number;
+  /** Explicit build id (see WorkflowOptions.buildId), if one was given. */
+  readonly buildId?: string;
   readonly retry: ResolvedRetryPolicy;
   readonly template?: { readonly key: (input: I) => string; readonly limit: number };
   readonly dedup?: { readonly key: (input: I) => string; readonly windowMs: number };
@@ -81,6 +91,7 @@ export function defineWorkflow<I = unknown, O = unknown>(options: WorkflowOption
   const version = options.version ?? 1;
   if (!Number.isInteger(version) || version < 1) throw new ValidationError(`workflow "${name}": version must be an integer ≥ 1`, 'version');
   if (typeof fn !== 'function') throw new ValidationError(`workflow "${name}": body must be a function`, 'fn');
+  const buildId = options.buildId === undefined ? undefined : checkStorableText(options.buildId, `workflow "${name}" buildId`, 'buildId', MAX_BUILD_ID_LENGTH);
   let template: WorkflowDefinition<I, O>['template'];
   if (options.template) {
     const limit = options.template.limit ?? 1;
@@ -92,7 +103,7 @@ export function defineWorkflow<I = unknown, O = unknown>(options: WorkflowOption
   if (options.dedup && options.debounce) throw new ValidationError(`workflow "${name}": choose dedup or debounce, not both`, 'debounce');
   const dedup = keyedWindow(name, 'dedup', options.dedup);
   const debounce = keyedWindow(name, 'debounce', options.debounce);
-  return Object.freeze({ name, version, retry: resolveRetryPolicy(options.retry, undefined, `workflow "${name}" retry`), template, dedup, debounce, fn });
+  return Object.freeze({ name, version, ...(buildId === undefined ? {} : { buildId }), retry: resolveRetryPolicy(options.retry, undefined, `workflow "${name}" retry`), template, dedup, debounce, fn });
 }
 
 /** Validate a `{ key, window }` option (dedup, debounce). */

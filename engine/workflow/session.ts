@@ -63,6 +63,8 @@ export class ExecutionSession implements SchedulerHost {
   readonly holdWaitsUpToMs: number;
   readonly payloadLimitBytes: number;
   readonly replayOnly: SessionOptions['replayOnly'];
+  /** One past the last recorded position (patch.ts: a position below it belongs to the recorded code). */
+  readonly replayEnd: number;
   /** ctx.signal: aborted on cancellation or when the run ends. */
   readonly abort = new AbortController();
   readonly ended: Promise<RunInterruption>;
@@ -89,6 +91,7 @@ export class ExecutionSession implements SchedulerHost {
     this.logger = opts.logger;
     this.history = new Map(opts.history.map((e) => [e.seq, e]));
     const replayEnd = opts.history.length ? Math.max(...opts.history.map((e) => e.seq)) + 1 : 0;
+    this.replayEnd = replayEnd;
     this.definition = opts.definition;
     this.lease = { executionId: opts.record.id, token: opts.record.leaseToken, owner: opts.owner };
     this.holdWaitsUpToMs = opts.holdWaitsUpToMs;
