@@ -26,6 +26,7 @@ export type { RunnerEvents, RunnerEventName } from './runner/events';
 export { executeClaimed, type ExecutionOutcome, type ExecuteOptions } from './runner/executor';
 export { runDueExecutions, runUntilIdle } from './runner/drive';
 export { replayHistory, type ReplayResult, type ReplaySource } from './replay/replay-history';
+export { checkDeploy, type CheckDeployOptions, type DeployCheckReport, type DeployIncompatibility } from './deploy/check-deploy';
 
 export {
   DistributedLockManager, WorkflowLockManager, WorkflowLock, executionLockKey, templateLockKey, createInstanceId,

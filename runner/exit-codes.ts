@@ -17,6 +17,8 @@ export const EXIT = {
   storeUnavailable: 5,
   /** `start --wait` / `result`: the workflow ended failed or cancelled. */
   workflowFailed: 6,
+  /** `replay --check`: the new code cannot continue a stored history (the deploy gate). */
+  incompatible: 7,
 } as const;
 
 const BY_CODE: Record<string, number> = {

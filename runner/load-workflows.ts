@@ -6,7 +6,8 @@
  * error naming file:line:column; one workflow name exported by two modules is an error.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ValidationError, type WorkflowDefinition } from '../engine';
@@ -48,7 +49,24 @@ export async function loadWorkflows(path: string): Promise<WorkflowDefinition<un
     }
   }
   if (found.size === 0) throw new ValidationError(`no workflow definitions exported from "${path}"`, 'workflows');
+  for (const f of found.values()) moduleOf.set(f.def, f.file);
   return [...found.values()].map((f) => f.def);
+}
+
+/** The module file each loaded definition came from. */
+const moduleOf = new WeakMap<object, string>();
+
+/**
+ * Build ids of loaded definitions: a hash of each one's module source (`src-` + 12 hex), so a
+ * changed module is a new build. Definitions not loaded by loadWorkflows are left out.
+ */
+export function moduleBuildIds(defs: readonly WorkflowDefinition<unknown, unknown>[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const def of defs) {
+    const file = moduleOf.get(def);
+    if (file) out[def.name] = `src-${createHash('sha256').update(readFileSync(file)).digest('hex').slice(0, 12)}`;
+  }
+  return out;
 }
 
 function shown(file: string): string {

@@ -3,14 +3,14 @@
  * does), loads workflow modules, starts a runner and stops it on SIGTERM/SIGINT.
  *   LEASEFLOW_DB_URL, LEASEFLOW_WORKFLOWS (module or directory), LEASEFLOW_CONCURRENCY,
  *   LEASEFLOW_LEASE_TTL, LEASEFLOW_POLL_INTERVAL, LEASEFLOW_DRAIN_TIMEOUT, LEASEFLOW_POOL_MAX,
- *   LEASEFLOW_SCHEDULE_CHECK_INTERVAL, LOG_LEVEL,
+ *   LEASEFLOW_SCHEDULE_CHECK_INTERVAL, LOG_LEVEL, LEASEFLOW_BUILD_ID, LEASEFLOW_COMPATIBLE_BUILDS (comma-separated),
  *   LEASEFLOW_{LOCK_WAIT,IDLE_TRANSACTION,WAIT,NET_READ,NET_WRITE}_TIMEOUT_S (MySQL-family session timeouts)
 
  *   LEASEFLOW_METRICS_PORT / LEASEFLOW_DASHBOARD_PORT (+ LEASEFLOW_REPLICA_INDEX − 1), LEASEFLOW_DASHBOARD_TOKEN
  */
 import { createLogger, createRunner, type RunnerOptions } from '../engine';
 import { startExtras } from './extras';
-import { loadWorkflows } from './load-workflows';
+import { loadWorkflows, moduleBuildIds } from './load-workflows';
 import { handleSignals } from './signals';
 
 const num = (v: string | undefined): number | undefined => (v === undefined || v === '' ? undefined : Number(v));
@@ -30,6 +30,9 @@ export async function runRunnerProcess(env: NodeJS.ProcessEnv = process.env): Pr
     instanceId: env.LEASEFLOW_INSTANCE_ID,
     poolMax: env.LEASEFLOW_POOL_MAX ? Number(env.LEASEFLOW_POOL_MAX) : undefined,
     scheduleCheckInterval: env.LEASEFLOW_SCHEDULE_CHECK_INTERVAL,
+    // An explicit build id (a git sha) for every workflow, else a hash of each module's source.
+    buildId: env.LEASEFLOW_BUILD_ID || moduleBuildIds(workflows),
+    compatibleBuilds: env.LEASEFLOW_COMPATIBLE_BUILDS ? env.LEASEFLOW_COMPATIBLE_BUILDS.split(',').map((b) => b.trim()).filter(Boolean) : undefined,
     session: {
       lockWaitTimeoutS: num(env.LEASEFLOW_LOCK_WAIT_TIMEOUT_S),
       idleTransactionTimeoutS: num(env.LEASEFLOW_IDLE_TRANSACTION_TIMEOUT_S),

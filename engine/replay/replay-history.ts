@@ -71,6 +71,11 @@ export async function replayHistory(definition: WorkflowDefinition<any, any>, so
   if (record.workflowName !== definition.name) {
     throw new ValidationError(`replayHistory: the history is of workflow "${record.workflowName}", not "${definition.name}"`, 'definition');
   }
+  return replayRecorded(definition, record, history);
+}
+
+/** Replay one loaded history (the deploy gate streams them); the caller checked the workflow name. */
+export async function replayRecorded(definition: WorkflowDefinition<any, any>, record: ExecutionRecord, history: HistoryEvent[]): Promise<ReplayResult> { // eslint-disable-line @typescript-eslint/no-explicit-any
   const claimed: ClaimedExecution = { ...record, cancelReason: null, waitFor: null, nextSeq: 0, stepAttempt: 0, dbNow: new Date() };
   let next: { seq: number; kind: string; name: string } | undefined;
   const refuse = async (): Promise<never> => { throw new ReplayWriteRefused('commit'); };

@@ -29,6 +29,11 @@ export interface StoreTuning {
   session?: SessionTuning;
   /** How long one connection attempt to a MySQL-family server may take ('10s', or ms). @default '10s' */
   connectTimeout?: Duration;
+  /**
+   * Every connection refuses writes: MySQL family `SET SESSION TRANSACTION … READ ONLY`, SQLite
+   * `PRAGMA query_only` (the deploy gate opens its store so). @default false
+   */
+  readOnly?: boolean;
 }
 
 /**
@@ -122,6 +127,7 @@ export function buildOrmConfig(settings: ConnectionSettings, logger: Logger, tun
             conn.pragma('busy_timeout = 10000'); // first: switching to WAL must wait, not fail
             conn.pragma('journal_mode = WAL');
             conn.pragma('synchronous = NORMAL');
+            if (tuning.readOnly) conn.pragma('query_only = ON');
             done(null, conn);
           } catch (err) {
             done(err, conn);
@@ -153,7 +159,8 @@ export function buildOrmConfig(settings: ConnectionSettings, logger: Logger, tun
       // trip on every transaction. The timeouts bound lock waits and let the server drop the
       // locks of a frozen client (SessionTuning).
       afterCreate: (conn: { query(sql: string, cb: (err: unknown) => void): void }, done: (err: unknown, c: unknown) => void) => {
-        const [isolation, vars] = sessionStatements(settings.dialect as 'mysql' | 'mariadb', tuning.session);
+        const [iso, vars] = sessionStatements(settings.dialect as 'mysql' | 'mariadb', tuning.session);
+        const isolation = tuning.readOnly ? `${iso}, READ ONLY` : iso;
         conn.query(isolation, (err) => (err ? done(err, conn) : conn.query(vars, (err2) => done(err2 ?? null, conn))));
       },
     },

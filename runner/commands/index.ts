@@ -13,6 +13,7 @@ import { showCommand } from './show';
 import { cancelCommand, signalCommand } from './signal';
 import { terminateCommand } from './terminate';
 import { resumeCommand } from './resume';
+import { replayCommand } from './replay';
 import { locksCommand } from './locks';
 import { runnersCommand } from './runners';
 import { scheduleCommand } from './schedule';
@@ -21,7 +22,7 @@ import { dashboardCommand } from './dashboard';
 /** Every command. */
 export const COMMANDS: readonly Command[] = [
   devCommand, runnerCommand, migrateCommand, startCommand, resultCommand, listCommand, showCommand, signalCommand, cancelCommand,
-  terminateCommand, resumeCommand, locksCommand, runnersCommand, scheduleCommand, dashboardCommand,
+  terminateCommand, resumeCommand, replayCommand, locksCommand, runnersCommand, scheduleCommand, dashboardCommand,
 ];
 
 /** The command called `name` (or with that alias). */

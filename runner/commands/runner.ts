@@ -24,6 +24,8 @@ export const runnerCommand: Command = {
     'drain-timeout': { type: 'string', arg: 'DURATION', description: 'how long shutdown waits for running steps (default 10s)' },
     metrics: { type: 'string', arg: 'PORT', description: 'serve Prometheus /metrics on 127.0.0.1:PORT (replica i: PORT+i-1)' },
     dashboard: { type: 'string', arg: 'PORT', description: 'also serve the dashboard on 127.0.0.1:PORT (replica i: PORT+i-1)' },
+    'build-id': { type: 'string', arg: 'ID', description: 'build id of this code, e.g. a git sha (default: a hash of each workflow module)' },
+    'compatible-builds': { type: 'string', arg: 'IDS', description: 'claim only executions never run or last run by these builds (comma-separated; own build included)' },
   },
   async run(args, io) {
     positionals(args, [], 'runner');
@@ -41,6 +43,8 @@ export const runnerCommand: Command = {
       ...optional('LEASEFLOW_DRAIN_TIMEOUT', duration(args, 'drain-timeout')),
       ...optional('LEASEFLOW_METRICS_PORT', int(args, 'metrics', undefined, 1, 65535)?.toString()),
       ...optional('LEASEFLOW_DASHBOARD_PORT', int(args, 'dashboard', undefined, 1, 65535)?.toString()),
+      ...optional('LEASEFLOW_BUILD_ID', str(args, 'build-id')),
+      ...optional('LEASEFLOW_COMPATIBLE_BUILDS', str(args, 'compatible-builds')),
     };
     if (replicas === 1) {
       await runRunnerProcess(env);

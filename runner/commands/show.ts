@@ -35,6 +35,8 @@ function describeText(d: ExecutionDescription, now: Date): string {
     ['execution', d.id],
     ['run', `${d.runId} (run ${d.runNumber}${d.continuedFrom ? `, continued from ${d.continuedFrom}` : ''})`],
     ['workflow', `${d.workflowName} v${d.workflowVersion}${d.servedByLiveRunner ? '' : '  (no live runner serves it)'}`],
+    ['build', `${d.lastBuild ?? '—'}${d.lastVersion !== null && d.lastVersion !== undefined ? ` (v${d.lastVersion})` : ''}${d.startBuild && d.startBuild !== d.lastBuild ? `, started on ${d.startBuild}` : ''}` +
+      (d.waitingForBuild ? `  (waiting for build ${d.waitingForBuild}: no live runner serves it)` : '')],
     ['status', d.status + (d.cancelRequested && d.status !== 'cancelled' ? `  (cancel requested: ${d.cancelRequested})` : '')],
     ['attempts', String(d.attempts)],
     ['lease', d.leaseHolder ? `${d.leaseHolder.owner} (token ${d.leaseToken}, expires ${countdown(d.leaseHolder.expiresAt, now)})` : '—'],
