@@ -132,6 +132,13 @@ export class ExecutionNotResumableError extends LeaseflowError {
   }
 }
 
+/** `resume --from-step`: the execution's history has no such step name or position. */
+export class ForkPointNotFoundError extends LeaseflowError {
+  constructor(readonly executionId: string, readonly fromStep: string | number) {
+    super('FORK_POINT_NOT_FOUND', `workflow execution "${executionId}" has no ${typeof fromStep === 'number' ? `history position ${fromStep}` : `step "${fromStep}"`} to resume from`);
+  }
+}
+
 /** Recorded as the error of an execution stopped by `terminate` (it ends cancelled, without compensation). */
 export class TerminatedError extends LeaseflowError {
   constructor(readonly reason = 'terminated') {

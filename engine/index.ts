@@ -26,6 +26,7 @@ export type { RunnerEvents, RunnerEventName } from './runner/events';
 export { executeClaimed, type ExecutionOutcome, type ExecuteOptions } from './runner/executor';
 export { runDueExecutions, runUntilIdle } from './runner/drive';
 export { replayHistory, type ReplayResult, type ReplaySource } from './replay/replay-history';
+export type { ResumeOptions } from './client/resume-options';
 export { checkDeploy, type CheckDeployOptions, type DeployCheckReport, type DeployIncompatibility } from './deploy/check-deploy';
 
 export {
@@ -37,7 +38,7 @@ export {
   LeaseflowError, StoreUnavailableError, StoreAuthError, DatabaseNotFoundError, LockTimeoutError, WorkflowAlreadyRunningError, LockNotHeldError, LeaseLostError, ValidationError,
   SerializationError, NonDeterminismError, WorkflowIdConflictError, UnknownWorkflowError, ExecutionNotFoundError,
   ExecutionFinishedError, ExecutionNotResumableError, TerminatedError, CancelledError, TimeoutError, WorkflowFailedError, WorkflowContinuedAsNewError, CompensationError, NonRetryableError,
-  ScheduleNotFoundError, ScheduleAlreadyExistsError, type RecordedError, type Divergence,
+  ScheduleNotFoundError, ScheduleAlreadyExistsError, ForkPointNotFoundError, type RecordedError, type Divergence,
 } from './errors';
 export { toMs, formatMs, type Duration } from './duration';
 export { createLogger, silentLogger, type Logger } from './logger';

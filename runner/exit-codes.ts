@@ -28,6 +28,7 @@ const BY_CODE: Record<string, number> = {
   EXECUTION_NOT_FOUND: EXIT.notFound,
   UNKNOWN_WORKFLOW: EXIT.notFound,
   SCHEDULE_NOT_FOUND: EXIT.notFound,
+  FORK_POINT_NOT_FOUND: EXIT.notFound,
   EXECUTION_FINISHED: EXIT.conflict,
   NOT_RESUMABLE: EXIT.conflict,
   WORKFLOW_ID_CONFLICT: EXIT.conflict,

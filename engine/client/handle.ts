@@ -6,6 +6,8 @@
  * — without a run id (`client.getHandle(id)`, `handle.latest()`) — to whichever run holds the id.
  */
 import { waitingForBuild } from '../store/builds';
+import { forkExecution } from '../store/fork';
+import { checkResumeOptions, type ResumeOptions } from './resume-options';
 import { validateName, validateReason } from '../validation';
 import { toMs, type Duration } from '../duration';
 import { ExecutionFinishedError, ExecutionNotFoundError, recordError, reviveError, TerminatedError, TimeoutError, ValidationError, WorkflowContinuedAsNewError, WorkflowFailedError, type RecordedError } from '../errors';
@@ -133,11 +135,18 @@ export class WorkflowHandle<O = unknown> {
   }
 
   /**
-   * Run a failed execution again from its failed step (history before it is replayed, the step
-   * runs afresh; the failed attempt's event is kept under `<id>#retry-<n>`).
+   * Run a failed (or parked, non-deterministic) execution again on the current code: from its
+   * failed step (the failed attempt's event is kept under `<id>#retry-<n>`), or with `fromStep`
+   * from that step (a name: its last occurrence; or a history position) — the committed prefix
+   * is kept and replayed, the suffix moved aside under `<id>#fork-<n>`, the lease token bumped.
+   * `build` routes it to runners serving that build. Unknown step: ForkPointNotFoundError.
    */
-  async resume(): Promise<{ retriedSeq: number | null }> {
-    const out = await resumeExecution(this.#db.sql, (await this.#load()).id);
+  async resume(options: ResumeOptions = {}): Promise<{ retriedSeq: number | null }> {
+    const o = checkResumeOptions(options);
+    const { id } = await this.#load();
+    const out = o.fromStep === undefined
+      ? await resumeExecution(this.#db.sql, id, o.build)
+      : { retriedSeq: (await forkExecution(this.#db.sql, id, o.fromStep, o.build)).fromSeq };
     notifier(this.#db.url).emit('work');
     return out;
   }

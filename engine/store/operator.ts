@@ -36,7 +36,7 @@ export async function terminateExecution(store: SqlStore, id: string, errorJson:
 }
 
 /** Resume failed `id` from its failed step. Returns the seq of the step that runs again, if any. */
-export async function resumeExecution(store: SqlStore, id: string): Promise<{ retriedSeq: number | null }> {
+export async function resumeExecution(store: SqlStore, id: string, build: string | null = null): Promise<{ retriedSeq: number | null }> {
   return store.tx(async (q) => {
     const rec = await findExecution(q, store, id, true);
     if (!rec) throw new ExecutionNotFoundError(id);
@@ -58,9 +58,9 @@ export async function resumeExecution(store: SqlStore, id: string): Promise<{ re
     const res = await q.run(
       `UPDATE workflow_executions SET status = 'queued', output = NULL, error = NULL, wait_for = NULL, cancel_reason = NULL, ` +
         `step_attempt = 0, next_seq = ?, admitted = CASE WHEN template_key IS NULL THEN admitted ELSE 0 END, ` +
-        `available_at = ${store.now}, finished_at = NULL, updated_at = ${store.now} ` +
+        `available_at = ${store.now}, finished_at = NULL, updated_at = ${store.now}, last_build = COALESCE(?, last_build) ` +
         "WHERE id = ? AND lease_token = ? AND status = 'failed'",
-      [nextSeq, id, rec.leaseToken],
+      [nextSeq, build, id, rec.leaseToken],
     );
     if (res.affectedRows !== 1) throw new ExecutionNotResumableError(id, 'changed while resuming');
     await reopenUndelivered(q, id);
