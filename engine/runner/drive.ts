@@ -11,6 +11,7 @@ import type { Database } from '../store/database';
 import { notifier } from '../store/notifier';
 import type { WorkflowDefinition } from '../workflow/define-workflow';
 import { executeClaimed, type ExecutionOutcome } from './executor';
+import { resolveRouting } from './builds';
 
 /** Options of `runDueExecutions`. */
 export interface DriveOptions {
@@ -25,13 +26,18 @@ export interface DriveOptions {
   /** @default 1000 */
   holdWaitsUpToMs?: number;
   logger?: Logger;
+  /** Build id of the served code (see RunnerOptions.buildId). @default per definition */
+  buildId?: string | Readonly<Record<string, string>>;
+  /** Claim only these builds (see RunnerOptions.compatibleBuilds). @default any */
+  compatibleBuilds?: readonly string[];
 }
 
 /** Claim one batch of due executions and run them all; returns each id with its outcome. */
 export async function runDueExecutions(opts: DriveOptions): Promise<{ id: string; outcome: ExecutionOutcome }[]> {
   const byName = new Map(opts.workflows.map((w) => [w.name, w]));
   const owner = opts.owner ?? `drive-${randomUUID().slice(0, 8)}`;
-  const claimed = await claimExecutions(opts.db.sql, { owner, workflows: [...byName.keys()], limit: opts.limit ?? 50, leaseTtlMs: opts.leaseTtlMs ?? 15_000 });
+  const routing = resolveRouting(byName, opts.buildId, opts.compatibleBuilds);
+  const claimed = await claimExecutions(opts.db.sql, { owner, workflows: [...byName.keys()], limit: opts.limit ?? 50, leaseTtlMs: opts.leaseTtlMs ?? 15_000, routing });
   const ch = notifier(opts.db.url);
   return Promise.all(claimed.map(async (execution) => {
     const definition = byName.get(execution.workflowName);
