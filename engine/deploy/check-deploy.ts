@@ -31,6 +31,8 @@ export interface CheckDeployOptions {
   concurrency?: number;
   /** One replay that does not settle within this long counts as incompatible. @default 30000 */
   replayTimeoutMs?: number;
+  /** Called after each page with the number of histories replayed so far (progress). */
+  onProgress?: (checked: number) => void;
 }
 
 /** One execution the new code cannot continue. */
@@ -123,6 +125,7 @@ export async function checkDeploy(opts: CheckDeployOptions): Promise<DeployCheck
         }
       };
       await Promise.all(Array.from({ length: Math.min(concurrency, recs.length) }, worker));
+      opts.onProgress?.(report.checked);
       return !report.stoppedEarly;
     };
     outer: for (const status of LIVE) {
