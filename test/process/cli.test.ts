@@ -116,8 +116,9 @@ for (const kind of testDialects()) {
 
       const waiting = await cli(['list', '--db', url, '--status', 'waiting', '--workflow', 'approval']);
       expect(waiting.stdout.trimEnd().split('\n')).toEqual([
-        expect.stringMatching(/^ID\s+WORKFLOW\s+STATUS\s+ATTEMPTS\s+CREATED \(UTC\)\s+TOOK\s+PARENT$/),
-        expect.stringMatching(/^ap-1\s+approval\s+waiting\s+1\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\s+—$/),
+        expect.stringMatching(/^ID\s+WORKFLOW\s+STATUS\s+BUILD\s+ATTEMPTS\s+CREATED \(UTC\)\s+TOOK\s+PARENT$/),
+        // BUILD: the hash of the workflow module's source (the runner's default build id).
+        expect.stringMatching(/^ap-1\s+approval\s+waiting\s+src-[0-9a-f]{12}\s+1\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\s+—$/),
       ]);
       const shown = await cli(['show', 'ap-1', '--db', url]);
       expect(shown.stdout).toMatch(/^status\s+waiting$/m);
