@@ -22,13 +22,17 @@ export function buildFilter(routing: BuildRouting | undefined): { sql: string; p
   return { sql: ' AND (last_build IS NULL OR last_build IN (?))', params: [routing.compatible] };
 }
 
-/** Inside the claim transaction: record which build now runs the claimed executions. */
+/**
+ * Inside the claim transaction: record which build now runs the claimed executions — one UPDATE
+ * per distinct build among those whose stamp changes (none on a re-claim by the same build).
+ */
 export async function stampBuilds(q: SqlRunner, picked: readonly ExecutionRecord[], routing: BuildRouting | undefined): Promise<void> {
   if (!routing || picked.length === 0) return;
   const groups = new Map<string, { build: string; version: number; ids: string[] }>();
   for (const e of picked) {
     const b = routing.byWorkflow.get(e.workflowName);
-    if (!b) continue;
+    // Already stamped with this build (a re-claim after a wait): no statement at all.
+    if (!b || (e.lastBuild === b.build && e.lastVersion === b.version && e.startBuild !== null)) continue;
     const key = `${b.version}\u0000${b.build}`;
     const g = groups.get(key) ?? { build: b.build, version: b.version, ids: [] };
     g.ids.push(e.id);
