@@ -187,4 +187,29 @@ describeEachDb(__filename, 'versioning, patches and build routing', (ctx) => {
     await drive(ctx.db, c2);
     expect(await h.result({ timeout: '5s' })).toEqual(['new']);
   });
+
+  it('deprecatePatch: histories with the marker and new ones without it both replay; none is recorded', async () => {
+    const p1 = defineWorkflow({ name: 'vs-dep', buildId: 'dep1' }, async (c) => {
+      const out = c.patched('new-path') ? await c.step('new', async () => 'new') : await c.step('old', async () => 'old');
+      await c.sleep('nap', '1h');
+      return out;
+    });
+    const p2 = defineWorkflow({ name: 'vs-dep', buildId: 'dep2' }, async (c) => {
+      c.deprecatePatch('new-path');
+      const out = await c.step('new', async () => 'new');
+      await c.sleep('nap', '1h');
+      return out;
+    });
+    const withMarker = await client.start(p1, null, { id: 'vs-dep-1' });
+    await drive(ctx.db, p1);
+    const without = await client.start(p2, null, { id: 'vs-dep-2' });
+    await drive(ctx.db, p2);
+    expect(await checkDeploy({ db: ctx.url, workflows: [p2], all: true })).toMatchObject({ ok: true, checked: 2 });
+    for (const h of [withMarker, without]) await makeDue(ctx.db, h.executionId);
+    await drive(ctx.db, p2);
+    expect(await withMarker.result({ timeout: '5s' })).toBe('new');
+    expect(await without.result({ timeout: '5s' })).toBe('new');
+    expect((await withMarker.history()).map((e) => e.kind)).toEqual(['patch', 'step', 'timer']);
+    expect((await without.history()).map((e) => e.kind)).toEqual(['step', 'timer']);
+  });
 });
