@@ -20,6 +20,10 @@ import { stepCommand } from './step-command';
 import { signalCommand, sleepCommand, sleepUntilCommand } from './wait-commands';
 import { compensationsOf } from './saga';
 import { continueAsNew, prepareContinuation } from './continue-as-new';
+import type { EntityManager } from '@mikro-orm/core';
+import { transactionCommand, type TransactionContext, type TransactionOptions } from '../transactions/transaction-command';
+import { currentScope, refuseInTransaction } from '../transactions/scope';
+import { enqueueInScope, outboxRow, signalInScope, type EnqueueOptions } from '../transactions/outbox';
 
 const silent = silentLogger();
 
@@ -57,6 +61,19 @@ export class LiveContext implements WorkflowContext {
 
   waitForSignal<T = unknown>(name: string, options?: { timeout?: Duration }): Promise<T | undefined> {
     return this.#guard(() => signalCommand<T>(this.#s, this.#shielded, name, options));
+  }
+
+  transaction<T, EM extends EntityManager = EntityManager>(name: string, fn: (em: EM, tx: TransactionContext) => Promise<T> | T, options?: TransactionOptions): Promise<T> {
+    return this.#guard(() => transactionCommand(this.#s, this.#shielded, name, fn, options));
+  }
+
+  async enqueue<I, O>(workflow: WorkflowDefinition<I, O> | string, input: I, options: EnqueueOptions = {}): Promise<string> {
+    const scope = currentScope(this.#s, 'ctx.enqueue');
+    return enqueueInScope(scope, outboxRow(workflow as WorkflowDefinition<unknown, unknown>, input, options, this.#s.payloadLimitBytes, this.#s.record.traceContext));
+  }
+
+  async signalExternal(executionId: string, name: string, payload?: unknown): Promise<void> {
+    return signalInScope(currentScope(this.#s, 'ctx.signalExternal'), executionId, name, payload, this.#s.payloadLimitBytes);
   }
 
   async child<I, O>(workflow: WorkflowDefinition<I, O>, input: I, options?: ChildOptions): Promise<O> {
@@ -97,6 +114,7 @@ export class LiveContext implements WorkflowContext {
   }
 
   #value<T>(name: string, make: () => T): T {
+    refuseInTransaction(`ctx.${name}()`);
     const seq = this.#s.scheduler.seq++;
     const ev = this.#s.match(seq, EventKind.value, name);
     if (ev) return decodeValue<T>(ev.payload);
@@ -106,12 +124,14 @@ export class LiveContext implements WorkflowContext {
   }
 
   setStatus(status: unknown): void {
+    refuseInTransaction('ctx.setStatus');
     this.#s.setCustomStatus(encodeValue(status, 'workflow status', this.#s.payloadLimitBytes));
   }
 
   /** Bad arguments reject the command's promise (like any async API); non-determinism ends the run. */
   #guard<T>(issue: () => Promise<T>): Promise<T> {
     try {
+      refuseInTransaction('a workflow command (ctx.step, sleep, waitForSignal, child, transaction, …)');
       return issue();
     } catch (err) {
       if (err instanceof NonDeterminismError) return new Promise<T>(() => undefined);
