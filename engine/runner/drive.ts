@@ -4,6 +4,7 @@
  * its own loop (poller, heartbeat, watchdog) around the same claim and executor.
  */
 import type { Logger } from 'pino';
+import type { MikroORM } from '@mikro-orm/core';
 import { UnknownWorkflowError } from '../errors';
 import { randomUUID } from 'node:crypto';
 import { claimExecutions } from '../store/claims';
@@ -25,6 +26,8 @@ export interface DriveOptions {
   /** @default 1000 */
   holdWaitsUpToMs?: number;
   logger?: Logger;
+  /** The application's MikroORM, for transactional steps. */
+  orm?: MikroORM;
 }
 
 /** Claim one batch of due executions and run them all; returns each id with its outcome. */
@@ -37,7 +40,7 @@ export async function runDueExecutions(opts: DriveOptions): Promise<{ id: string
     const definition = byName.get(execution.workflowName);
     if (!definition) throw new UnknownWorkflowError(execution.workflowName);
     const outcome = await executeClaimed({
-      store: opts.db.sql, execution, definition, owner, holdWaitsUpToMs: opts.holdWaitsUpToMs, logger: opts.logger,
+      store: opts.db.sql, execution, definition, owner, holdWaitsUpToMs: opts.holdWaitsUpToMs, logger: opts.logger, orm: opts.orm,
       nudge: () => ch.emit('work'),
     });
     if (outcome.kind === 'completed' || outcome.kind === 'failed' || outcome.kind === 'cancelled') ch.emit('finished', execution.id);

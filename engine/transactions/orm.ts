@@ -26,6 +26,9 @@ const checked = new WeakMap<object, Promise<void>>();
 
 /** Resolve when `conn` reaches the same database as `store`, else reject with a typed error. */
 export function verifySameDatabase(store: SqlStore, conn: AbstractSqlConnection): Promise<void> {
+  if (!store.mysql) {
+    return Promise.reject(new TransactionUnsupportedError('the store is SQLite; transactional steps need MySQL or MariaDB (the ORM shares its transaction with the store)'));
+  }
   let p = checked.get(conn);
   if (!p) {
     p = compare(store, conn);
@@ -37,6 +40,7 @@ export function verifySameDatabase(store: SqlStore, conn: AbstractSqlConnection)
 
 /** Check an ORM given to createRunner / executeClaimed. */
 export function verifyTransactionOrm(store: SqlStore, orm: MikroORM): Promise<void> {
+  if (!store.mysql) return verifySameDatabase(store, undefined as never);
   if (!orm || typeof orm !== 'object' || !orm.em || typeof orm.em.fork !== 'function') {
     return Promise.reject(new ValidationError('orm must be an initialised MikroORM instance (await MikroORM.init(…))', 'orm'));
   }
@@ -44,9 +48,6 @@ export function verifyTransactionOrm(store: SqlStore, orm: MikroORM): Promise<vo
 }
 
 async function compare(store: SqlStore, conn: AbstractSqlConnection): Promise<void> {
-  if (!store.mysql) {
-    throw new TransactionUnsupportedError('the store is SQLite; transactional steps need MySQL or MariaDB (the ORM shares its transaction with the store)');
-  }
   let theirs: string;
   try {
     theirs = await databaseIdentity(createTxRunner(conn, undefined));
