@@ -66,7 +66,22 @@ const outside = defineWorkflow({ name: 'tx-outside' }, async (ctx: WorkflowConte
   }
 });
 
-const all = [pay, nested, follow, inbox, outbox, outside];
+const isolation = defineWorkflow({ name: 'tx-iso' }, async (ctx: WorkflowContext, level: string | undefined) => {
+  try {
+    return await ctx.transaction('iso', async (em) => {
+      em.create(Ledger, { executionId: ctx.executionId, step: 'iso', amount: 1 });
+      await em.flush();
+      await new Promise((r) => setTimeout(r, 250)); // INNODB_TRX is a cache refreshed at most every 100 ms
+      const rows: { l: string }[] = await em.getConnection().execute(
+        'SELECT trx_isolation_level AS l FROM information_schema.INNODB_TRX WHERE trx_mysql_thread_id = CONNECTION_ID()', [], 'all', em.getTransactionContext());
+      return rows[0]?.l;
+    }, { isolationLevel: level as never });
+  } catch (err) {
+    return (err as Error).name;
+  }
+});
+
+const all = [pay, nested, follow, inbox, outbox, outside, isolation];
 const ledger = (orm: MikroORM, executionId: string) => orm.em.fork().count(Ledger, { executionId });
 
 describeEachDb(__filename, 'transactional steps', (ctx) => {
@@ -217,6 +232,15 @@ describeEachDb(__filename, 'transactional steps', (ctx) => {
     await expect(client.start(follow, 2, { id: 'em-x', em: orm.em.fork() })).rejects.toBeInstanceOf(ValidationError);
     await drive();
     expect(await client.getHandle('em-ok').result({ timeout: '10s' })).toBe(4);
+    await client.close();
+  });
+
+  test('READ COMMITTED by default, configurable; a bad isolation level is a ValidationError and writes nothing', async () => {
+    const client = await createClient({ db: ctx.db });
+    const hs = await Promise.all([undefined, 'serializable', 'bogus'].map((level, i) => client.start(isolation, level, { id: `iso-${i}` })));
+    await drive();
+    expect(await Promise.all(hs.map((h) => h.result({ timeout: '10s' })))).toEqual(['READ COMMITTED', 'SERIALIZABLE', 'ValidationError']);
+    expect(await ledger(orm, 'iso-2')).toBe(0);
     await client.close();
   });
 
