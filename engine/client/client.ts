@@ -87,8 +87,7 @@ export async function createClient(options: ClientOptions = {}): Promise<Client>
     const handle = (rec: Pick<ExecutionRecord, 'runId' | 'firstRunId'>) => new WorkflowHandle(db, id, limit, rec.runId ? { runId: rec.runId, firstRunId: rec.firstRunId } : undefined);
     if (opts.em !== undefined) {
       if (opts.idReusePolicy !== undefined && policy !== 'reject-duplicate') throw new ValidationError('idReusePolicy cannot be combined with em', 'idReusePolicy');
-      await startInCallerTransaction(sql, opts.em, { ...outboxRow(def ?? name, input, { id, delay: delayMs }, limit, row.traceContext ?? null), runId });
-      return handle({ runId, firstRunId: runId });
+      return handle(await startInCallerTransaction(sql, opts.em, { ...outboxRow(def ?? name, input, { id, delay: delayMs }, limit, row.traceContext ?? null), runId }));
     }
     const prepared = prepareStart(def, input, row);
     for (let attempt = 0; attempt < 5; attempt++) {

@@ -46,15 +46,19 @@ export function outboxRow(workflow: WorkflowDefinition<unknown, unknown> | strin
 /**
  * Insert `row` on `q`. An id that exists with the same workflow and input is that execution
  * (idempotent); otherwise WorkflowIdConflictError. A failed INSERT leaves the transaction usable
- * (MySQL rolls back only the statement).
+ * (MySQL rolls back only the statement). Returns the run that stands for the start.
  */
-export async function insertStart(q: SqlRunner, store: SqlStore, row: NewExecution): Promise<void> {
+export async function insertStart(q: SqlRunner, store: SqlStore, row: NewExecution): Promise<{ runId: string; firstRunId: string }> {
+  const runId = row.runId ?? uuidv7();
   try {
-    await insertExecution(q, store, row);
+    await insertExecution(q, store, { ...row, runId });
+    return { runId, firstRunId: row.firstRunId ?? runId };
   } catch (err) {
     if (!isDuplicateKeyError(err)) throw err;
     const existing = await findExecution(q, store, row.id);
-    if (existing && existing.workflowName === row.workflowName && isDeepStrictEqual(decodeValue(existing.input), decodeValue(row.input))) return;
+    if (existing && !existing.continuedFrom && existing.workflowName === row.workflowName && isDeepStrictEqual(decodeValue(existing.input), decodeValue(row.input))) {
+      return { runId: existing.runId, firstRunId: existing.firstRunId };
+    }
     throw new WorkflowIdConflictError(row.id, existing ? 'an execution with this id already exists' : 'it kept changing while starting');
   }
 }
@@ -80,10 +84,10 @@ export async function signalInScope(scope: TxScope, executionId: string, name: s
 }
 
 /** `client.start(…, { em })`: write the start in the caller's open MikroORM transaction. */
-export async function startInCallerTransaction(store: SqlStore, em: EntityManager, row: NewExecution): Promise<void> {
+export async function startInCallerTransaction(store: SqlStore, em: EntityManager, row: NewExecution): Promise<{ runId: string; firstRunId: string }> {
   if (!em || typeof em !== 'object' || typeof em.isInTransaction !== 'function') throw new ValidationError('em must be a MikroORM EntityManager', 'em');
   if (!em.isInTransaction()) throw new ValidationError('em must be inside a transaction (em.transactional(…) or em.begin()) for the start to join it', 'em');
   const conn = em.getConnection() as unknown as AbstractSqlConnection;
   await verifySameDatabase(store, conn);
-  await insertStart(createTxRunner(conn, em.getTransactionContext()), store, row);
+  return insertStart(createTxRunner(conn, em.getTransactionContext()), store, row);
 }

@@ -9,7 +9,7 @@ import type { EntityManager, MikroORM } from '@mikro-orm/core';
 import { describeEachDb, mysqlBaseUrl } from '../helpers/db';
 import { Ledger, openAppOrm } from '../helpers/app-orm';
 import {
-  createClient, createRunner, defineWorkflow, runUntilIdle, silentLogger, TransactionDatabaseMismatchError, TransactionUnsupportedError, ValidationError,
+  createClient, createRunner, defineWorkflow, runUntilIdle, silentLogger, TransactionDatabaseMismatchError, TransactionUnsupportedError, ValidationError, WorkflowIdConflictError,
   type WorkflowContext,
 } from '../../engine';
 
@@ -218,7 +218,10 @@ describeEachDb(__filename, 'transactional steps', (ctx) => {
     const client = await createClient({ db: ctx.db });
     await orm.em.fork().transactional(async (em) => {
       em.create(Ledger, { executionId: 'em-ok', step: 'order', amount: 1 });
-      await client.start(follow, 2, { id: 'em-ok', em });
+      const first = await client.start(follow, 2, { id: 'em-ok', em });
+      expect((await client.start(follow, 2, { id: 'em-ok', em })).runId).toBe(first.runId); // idempotent, same run
+      // Another input under the id: a typed conflict; only that statement failed, the transaction goes on.
+      await expect(client.start(follow, 3, { id: 'em-ok', em })).rejects.toBeInstanceOf(WorkflowIdConflictError);
     });
     expect(await client.getHandle('em-ok').describe()).toMatchObject({ status: 'queued' });
     await expect(orm.em.fork().transactional(async (em) => {
