@@ -29,6 +29,11 @@ export interface StoreTuning {
   session?: SessionTuning;
   /** How long one connection attempt to a MySQL-family server may take ('10s', or ms). @default '10s' */
   connectTimeout?: Duration;
+  /**
+   * The application's own entities, registered next to leaseflow's: `db.orm` then serves as the
+   * ORM of transactional steps (`createRunner({ db, orm: db.orm })`), in the store's database.
+   */
+  entities?: NonNullable<Options['entities']>;
 }
 
 /**
@@ -91,7 +96,7 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 /** Build the MikroORM options for one store. */
 export function buildOrmConfig(settings: ConnectionSettings, logger: Logger, tuning: StoreTuning = {}): Options {
   const common = {
-    entities: buildEntities(settings.dialect),
+    entities: [...buildEntities(settings.dialect), ...(tuning.entities ?? [])],
     discovery: { requireEntitiesArray: true, warnWhenNoEntities: false },
     loggerFactory: mikroLoggerFactory(logger),
     debug: tuning.debugSql ? (['query', 'query-params'] as ('query' | 'query-params')[]) : false,

@@ -9,7 +9,7 @@ import type { EntityManager, MikroORM } from '@mikro-orm/core';
 import { describeEachDb, mysqlBaseUrl } from '../helpers/db';
 import { Ledger, openAppOrm } from '../helpers/app-orm';
 import {
-  createClient, createRunner, defineWorkflow, runUntilIdle, silentLogger, TransactionDatabaseMismatchError, TransactionUnsupportedError, ValidationError, WorkflowIdConflictError,
+  createClient, createRunner, defineWorkflow, openDatabase, runUntilIdle, silentLogger, TransactionDatabaseMismatchError, TransactionUnsupportedError, ValidationError, WorkflowIdConflictError,
   type WorkflowContext,
 } from '../../engine';
 
@@ -245,6 +245,23 @@ describeEachDb(__filename, 'transactional steps', (ctx) => {
     expect(await Promise.all(hs.map((h) => h.result({ timeout: '10s' })))).toEqual(['READ COMMITTED', 'SERIALIZABLE', 'ValidationError']);
     expect(await ledger(orm, 'iso-2')).toBe(0);
     await client.close();
+  });
+
+  test('a registered entity list: openDatabase(url, { entities }) makes db.orm the ORM of transactional steps', async () => {
+    const appDb = await openDatabase(ctx.url, { entities: [Ledger] });
+    const client = await createClient({ db: ctx.db });
+    try {
+      const h = await client.start(pay, 3, { id: 'reg-1' });
+      await runUntilIdle({ db: ctx.db, workflows: all, orm: appDb.orm, logger: silentLogger() });
+      expect(await ledger(orm, 'reg-1')).toBe(1);
+      expect(await events('reg-1')).toEqual([{ name: 'charge', status: 'completed', attempt: 1 }]);
+      await h.signal('go', 'x');
+      await runUntilIdle({ db: ctx.db, workflows: all, orm: appDb.orm, logger: silentLogger() });
+      expect(await h.result({ timeout: '10s' })).toMatchObject({ go: 'x' });
+    } finally {
+      await client.close();
+      await appDb.close();
+    }
   });
 
   test('an ORM connected to another database is refused with a typed error', async () => {
