@@ -1,5 +1,5 @@
 /**
- * `npm run bench:tx-step -- [--db URL] [--executions N] [--steps K] [--concurrency C] [--json]`:
+ * `npm run bench:tx-step -- [--db URL] [--executions N] [--steps K] [--concurrency C] [--sequential-steps S] [--json]`:
  * the cost of a transactional step (`ctx.transaction`, issue 14) against a plain step
  * (`ctx.step`) doing the same business write (one INSERT of the application's MikroORM entity):
  * statements and commits per step (counted on the client side, in this process, by reading the
@@ -72,37 +72,51 @@ async function main(): Promise<void> {
     return k;
   });
 
-  const results: Record<string, unknown>[] = [];
-  try {
-    for (const wf of [plain, tx, plain, tx]) { // twice each, alternating: the second pair is reported
-      const runner = await createRunner({ db, workflows: [plain, tx], orm, concurrency, pollInterval: '20ms', logger: silentLogger() });
-      const client = await createClient({ db });
-      await runner.start();
+  const measure = async (wf: typeof plain, execs: number, k: number, c: number): Promise<Record<string, number | string>> => {
+    const runner = await createRunner({ db, workflows: [plain, tx], orm, concurrency: c, pollInterval: '20ms', logger: silentLogger() });
+    const client = await createClient({ db });
+    await runner.start();
+    try {
       const before = { ...counts };
       const t0 = performance.now();
-      const handles = await Promise.all(Array.from({ length: executions }, () => client.start(wf, steps)));
+      const handles = await Promise.all(Array.from({ length: execs }, () => client.start(wf, k)));
       await Promise.all(handles.map((h) => h.result({ timeout: '10m' })));
       const seconds = (performance.now() - t0) / 1000;
-      const n = executions * steps;
-      results.push({
-        workload: wf === tx ? 'tx-step' : 'plain-step', executions, steps_per_execution: steps, concurrency, seconds: round(seconds),
+      const n = execs * k;
+      return {
+        workload: wf === tx ? 'tx-step' : 'plain-step', executions: execs, steps_per_execution: k, concurrency: c, seconds: round(seconds),
         steps_per_s: round(n / seconds), statements_per_step: round((counts.statements - before.statements) / n), commits_per_step: round((counts.commits - before.commits) / n),
-      });
+      };
+    } finally {
       await runner.shutdown();
       await client.close();
     }
+  };
+  const pair = async (execs: number, k: number, c: number) => {
+    await measure(plain, execs, k, c); // warm-up runs, not reported
+    await measure(tx, execs, k, c);
+    const p = await measure(plain, execs, k, c);
+    const t = await measure(tx, execs, k, c);
+    return { plain: p, transactional: t, ratio: { steps_per_s: round(Number(t.steps_per_s) / Number(p.steps_per_s)), statements_per_step: round(Number(t.statements_per_step) / Number(p.statements_per_step)) } };
+  };
+  let concurrent: Awaited<ReturnType<typeof pair>>;
+  let sequential: Awaited<ReturnType<typeof pair>>;
+  try {
+    concurrent = await pair(executions, steps, concurrency);
+    // One execution, concurrency 1: the runner has no free slot, so it does not poll — the
+    // counts are the step's own statements (plus a heartbeat every 5 s).
+    sequential = await pair(1, Number(arg('sequential-steps', '200')), 1);
   } finally {
     await orm.close(true);
     await db.sql.run(`DROP DATABASE IF EXISTS \`${dbName}\``);
     await db.close();
   }
-  const [plainR, txR] = results.slice(2);
   const report = {
-    bench: 'tx-step', server: base.replace(/\/\/[^@]*@/, '//'), plain: plainR, transactional: txR,
-    ratio: { steps_per_s: round(Number(txR.steps_per_s) / Number(plainR.steps_per_s)), statements_per_step: round(Number(txR.statements_per_step) / Number(plainR.statements_per_step)) },
+    bench: 'tx-step', server: base.replace(/\/\/[^@]*@/, '//'), concurrent, sequential,
     notes: [
       'Both workloads write one business row per step through the application ORM; the plain step does it outside the checkpoint (at-least-once), the transactional step in the same transaction (exactly once).',
-      'Counts include the client starts, the runner\'s polls, heartbeats and completions, divided over the steps; the first run of each workload is a warm-up and is not reported.',
+      'concurrent: counts include the client starts, the runner\'s polls, heartbeats and completions, divided over the steps. sequential: one execution, no polls — the per-step cost itself.',
+      'The first run of each workload is a warm-up and is not reported.',
     ],
   };
   if (json) process.stdout.write(`${JSON.stringify(report)}\n`);
