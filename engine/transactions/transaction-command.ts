@@ -112,6 +112,8 @@ async function attemptTx<T>(s: ExecutionSession, c: Command, orm: MikroORM, name
   try {
     const em = orm.em.fork({ clear: true });
     await em.transactional(async (tem) => {
+      // An ORM configured with disableTransactions would make the writes below independent.
+      if (!tem.isInTransaction()) throw new TransactionUnsupportedError('the ORM runs without transactions (disableTransactions)');
       const q = createTxRunner(tem.getConnection() as never, tem.getTransactionContext());
       const scope: TxScope = { owner: s, q, store: s.store, name, touched: 0 };
       const value = await runInScope(scope, () => fn(tem, { idempotencyKey: `${s.record.id}:${c.seq}:${name}`, attempt }));
@@ -143,7 +145,7 @@ async function attemptTx<T>(s: ExecutionSession, c: Command, orm: MikroORM, name
     }
     if (err instanceof NotStorable) return { kind: 'failed', error: { ...recordError(err.cause), nonRetryable: true } };
     const rec = recordError(err);
-    return { kind: 'failed', error: err instanceof TransactionScopeError ? { ...rec, nonRetryable: true } : rec };
+    return { kind: 'failed', error: err instanceof TransactionScopeError || err instanceof TransactionUnsupportedError ? { ...rec, nonRetryable: true } : rec };
   }
   if (s.dead) return { kind: 'ended' };
   return { kind: 'committed', payload, touched };
