@@ -1,8 +1,8 @@
 /**
  * Transactional steps under real process faults (MariaDB/MySQL only: SQLite refuses them).
  * 1. kill -9 of runner processes at random moments while they run transactional steps over 60
- *    executions: every step's business row exists exactly once, and a step checkpoint exists iff
- *    its business row does.
+ *    executions: every step's business row exists exactly once, a step checkpoint exists iff its
+ *    business row does, and the follow-up each chain enqueues (outbox) was started exactly once.
  * 2. A zombie (SIGSTOP inside the transaction, after its business write, past the TTL; a peer
  *    takes over and commits; then SIGCONT) cannot commit its business write.
  */
@@ -111,6 +111,10 @@ maybe('transactional steps under kill -9 and SIGSTOP [mysql]', () => {
       expect(business).toHaveLength(N * STEPS);
       const key = (e: string, s: string) => `${e}/${s}`;
       expect(new Set(checkpoints.map((c) => key(c.execution_id, c.name)))).toEqual(new Set(business.map((b) => key(b.execution_id, b.step))));
+      // Outbox under kill -9: exactly one follow-up start per chain (ids are fresh UUIDs per attempt).
+      const after = await db.sql.all<{ input: string; n: unknown }>("SELECT input, COUNT(*) AS n FROM workflow_executions WHERE workflow_name = 'tx-after' GROUP BY input");
+      expect(after.filter((r) => Number(r.n) !== 1)).toEqual([]);
+      expect(after).toHaveLength(N);
       expect(kills.total).toBeGreaterThanOrEqual(6);
       expect(kills.insideTx).toBeGreaterThanOrEqual(3);
       // Reported in the notes: how many kills landed while a transaction's function was running.
