@@ -8,7 +8,7 @@
  * attempt, retried with the step's policy (the whole transaction again).
  */
 import type { EntityManager, MikroORM } from '@mikro-orm/core';
-import { LeaseLostError, recordError, reviveError, TransactionScopeError, TransactionUnsupportedError, type RecordedError } from '../errors';
+import { LeaseflowError, LeaseLostError, recordError, reviveError, TransactionScopeError, TransactionUnsupportedError, type RecordedError } from '../errors';
 import { encodeRecordedError } from '../error-size';
 import { decodeValue, encodeValue } from '../serialization';
 import { isConnectionError } from '../store/sql';
@@ -58,7 +58,13 @@ export function transactionCommand<T, EM extends EntityManager = EntityManager>(
     fromRecord: (ev) => (ev.status === 'failed' ? { ok: false, error: reviveError(decodeValue<RecordedError>(ev.payload)) } : { ok: true, value: decodeValue(ev.payload) }),
     start: async (c) => {
       if (!orm) throw new TransactionUnsupportedError('the runner has no application ORM (createRunner({ orm }))');
-      await verifyTransactionOrm(s.store, orm);
+      try {
+        await verifyTransactionOrm(s.store, orm);
+      } catch (err) {
+        // A setup error is the workflow's to see; a store error is not (the run ends, as for commits).
+        if (err instanceof LeaseflowError) throw err;
+        return s.die({ kind: 'aborted', reason: `store error while checking the application ORM: ${String((err as Error)?.message).slice(0, 200)}` });
+      }
       const seq = c.seq;
       const resumed = waitEntry(s.record.waitFor, seq);
       let attempt = resumed?.kind === 'retry' && resumed.attempt ? resumed.attempt + 1 : s.record.nextSeq === seq && s.record.stepAttempt > 0 ? s.record.stepAttempt + 1 : 1;
