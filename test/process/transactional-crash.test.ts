@@ -99,6 +99,14 @@ maybe('transactional steps under kill -9 and SIGSTOP [mysql]', () => {
         kills.total++;
         await victim.exited;
         runners = [...runners.filter((r) => r !== victim), spawnOne()]; // its replacement starts in the background
+        // Right after each kill, in ONE statement (one read view) while the survivor commits:
+        // no business row without its checkpoint and no checkpoint without its business row.
+        const [orphans] = await db.sql.all<{ rows: unknown; cps: unknown }>(
+          "SELECT (SELECT COUNT(*) FROM app_ledger l WHERE l.execution_id LIKE 'chain-%' AND NOT EXISTS (SELECT 1 FROM workflow_events e " +
+          "WHERE e.execution_id = l.execution_id AND e.name = l.step AND e.kind = 'step' AND e.status = 'completed')) AS `rows`, " +
+          "(SELECT COUNT(*) FROM workflow_events e WHERE e.execution_id LIKE 'chain-%' AND e.kind = 'step' AND e.status = 'completed' AND NOT EXISTS " +
+          '(SELECT 1 FROM app_ledger l WHERE l.execution_id = e.execution_id AND l.step = e.name)) AS cps');
+        expect([Number(orphans.rows), Number(orphans.cps)]).toEqual([0, 0]);
       }
       await Promise.all(runners.filter((r) => r.alive).map((r) => r.ready()));
       const outputs = await Promise.all(handles.map((h) => h.result({ timeout: '150s' })));
