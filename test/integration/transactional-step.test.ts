@@ -8,8 +8,9 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/core';
 import { describeEachDb, mysqlBaseUrl } from '../helpers/db';
 import { Ledger, openAppOrm } from '../helpers/app-orm';
+import { claimExecutions } from '../../engine/store/claims';
 import {
-  createClient, createRunner, defineWorkflow, openDatabase, runUntilIdle, silentLogger, TransactionDatabaseMismatchError, TransactionUnsupportedError, ValidationError, WorkflowIdConflictError,
+  createClient, createRunner, defineWorkflow, executeClaimed, openDatabase, runUntilIdle, silentLogger, TransactionDatabaseMismatchError, TransactionUnsupportedError, ValidationError, WorkflowIdConflictError,
   type WorkflowContext,
 } from '../../engine';
 
@@ -262,6 +263,49 @@ describeEachDb(__filename, 'transactional steps', (ctx) => {
       await client.close();
       await appDb.close();
     }
+  });
+
+  test('a lock-wait timeout (1205) on the fence rolls back and retries the whole transaction; the delivery order it took is kept', async () => {
+    const client = await createClient({ db: ctx.db });
+    const h = await client.start(pay, 11, { id: 'lockwait-1' });
+    let holder: Promise<unknown> = Promise.resolve();
+    hooks.inside = async (em, execId, attempt) => {
+      if (attempt !== 1) return;
+      // Only this pooled connection waits 1 s for a row lock (it is closed with the ORM after the file).
+      await em.getConnection().execute('SET SESSION innodb_lock_wait_timeout = 1', [], 'run', em.getTransactionContext());
+      let locked!: () => void;
+      const isLocked = new Promise<void>((r) => (locked = r));
+      holder = ctx.db.sql.tx(async (q) => {
+        await q.all('SELECT id FROM workflow_executions WHERE id = ? FOR UPDATE', [execId]);
+        locked();
+        await new Promise((r) => setTimeout(r, 2500));
+      });
+      await isLocked;
+    };
+    const retries: { message: string }[] = [];
+    let outcome: string | undefined;
+    try {
+      const [claimed] = await claimExecutions(ctx.db.sql, { owner: 'lockwait-0000', workflows: ['tx-pay'], limit: 1, leaseTtlMs: 30_000 });
+      expect(claimed.id).toBe('lockwait-1');
+      outcome = (await executeClaimed({
+        store: ctx.db.sql, execution: claimed, definition: pay, owner: 'lockwait-0000', orm, logger: silentLogger(),
+        emit: (event, data) => { if (event === 'step:retrying') retries.push(data.error as { message: string }); },
+      })).kind;
+    } finally {
+      hooks.inside = undefined;
+    }
+    await holder;
+    expect(outcome).toBe('suspended'); // committed the step, then waits for its signal
+    expect(retries.map((e) => e.message)).toEqual([expect.stringMatching(/Lock wait timeout/)]);
+    expect(calls.get('lockwait-1:charge')).toBe(2);
+    expect(await ledger(orm, 'lockwait-1')).toBe(1);
+    const rows = await ctx.db.sql.all<{ attempt: unknown; done_order: unknown }>("SELECT attempt, done_order FROM workflow_events WHERE execution_id = 'lockwait-1'");
+    expect(rows.map((r) => [Number(r.attempt), Number(r.done_order)])).toEqual([[2, 0]]);
+    await h.signal('go', 'late');
+    await drive(); // replays the kept order, then delivers the signal
+    expect(await h.result({ timeout: '10s' })).toMatchObject({ go: 'late' });
+    expect(calls.get('lockwait-1:charge')).toBe(2);
+    await client.close();
   });
 
   test('an ORM connected to another database is refused with a typed error', async () => {
