@@ -293,3 +293,27 @@ export class ScheduleAlreadyExistsError extends LeaseflowError {
     super('SCHEDULE_ALREADY_EXISTS', `schedule "${scheduleId}" already exists (use update to change it)`);
   }
 }
+
+/** `ctx.transaction` / `client.start({ em })` cannot run here: SQLite, or no application ORM was given. */
+export class TransactionUnsupportedError extends LeaseflowError {
+  constructor(reason: string) {
+    super('TRANSACTION_UNSUPPORTED', `transactional steps are not available: ${reason}`);
+  }
+}
+
+/** The application's MikroORM is connected to another database than the leaseflow store. */
+export class TransactionDatabaseMismatchError extends LeaseflowError {
+  constructor(detail: string) {
+    super('TRANSACTION_DATABASE_MISMATCH', `the application's ORM must use the leaseflow store's database: ${detail}`);
+  }
+}
+
+/**
+ * A workflow command inside `ctx.transaction` (only `ctx.enqueue` and `ctx.signalExternal` belong
+ * there), or one of those two outside it. Never retried.
+ */
+export class TransactionScopeError extends LeaseflowError {
+  constructor(message: string) {
+    super('TRANSACTION_SCOPE', message);
+  }
+}

@@ -39,7 +39,11 @@ export {
   SerializationError, NonDeterminismError, WorkflowIdConflictError, UnknownWorkflowError, ExecutionNotFoundError,
   ExecutionFinishedError, ExecutionNotResumableError, TerminatedError, CancelledError, TimeoutError, WorkflowFailedError, WorkflowContinuedAsNewError, CompensationError, NonRetryableError,
   ScheduleNotFoundError, ScheduleAlreadyExistsError, ForkPointNotFoundError, type RecordedError, type Divergence,
+  TransactionUnsupportedError, TransactionDatabaseMismatchError, TransactionScopeError,
 } from './errors';
+export type { TransactionOptions, TransactionContext } from './transactions/transaction-command';
+export type { TransactionIsolation } from './transactions/orm';
+export type { EnqueueOptions } from './transactions/outbox';
 export { toMs, formatMs, type Duration } from './duration';
 export { createLogger, silentLogger, type Logger } from './logger';
 export { DEFAULT_PAYLOAD_LIMIT_BYTES } from './serialization';

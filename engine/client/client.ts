@@ -20,6 +20,7 @@ import { FINISHED_STATUSES, type ExecutionRecord, type ExecutionStatus, type New
 import { captureTraceContext } from '../tracing/trace-context';
 import { templateKeyOf, validateWorkflowName, type WorkflowDefinition } from '../workflow/define-workflow';
 import { prepareStart, writeStart } from './keyed-start';
+import { outboxRow, startInCallerTransaction } from '../transactions/outbox';
 import { createScheduleClient } from '../schedules/client';
 import type { ScheduleClient } from '../schedules/types';
 import { WorkflowHandle } from './handle';
@@ -84,6 +85,10 @@ export async function createClient(options: ClientOptions = {}): Promise<Client>
     };
     // Rows written without a run id (raw SQL) get a handle that follows the id.
     const handle = (rec: Pick<ExecutionRecord, 'runId' | 'firstRunId'>) => new WorkflowHandle(db, id, limit, rec.runId ? { runId: rec.runId, firstRunId: rec.firstRunId } : undefined);
+    if (opts.em !== undefined) {
+      if (opts.idReusePolicy !== undefined && policy !== 'reject-duplicate') throw new ValidationError('idReusePolicy cannot be combined with em', 'idReusePolicy');
+      return handle(await startInCallerTransaction(sql, opts.em, { ...outboxRow(def ?? name, input, { id, delay: delayMs }, limit, row.traceContext ?? null), runId }));
+    }
     const prepared = prepareStart(def, input, row);
     for (let attempt = 0; attempt < 5; attempt++) {
       try {

@@ -1,6 +1,7 @@
 /**
  * Public types of the client: start options, descriptions, history entries, list pages.
  */
+import type { EntityManager } from '@mikro-orm/core';
 import type { Duration } from '../duration';
 import type { RecordedError } from '../errors';
 import type { ExecutionStatus, WaitFor } from '../store/types';
@@ -24,6 +25,13 @@ export interface StartOptions {
   delay?: Duration;
   /** Do not run before this time. */
   startAt?: Date;
+  /**
+   * Outbox: write the start in this EntityManager's open transaction (the application's MikroORM,
+   * same MySQL/MariaDB database as the store), so it commits or rolls back with the caller's own
+   * writes. A runner picks it up at its next poll after the commit. Only the default reuse policy;
+   * not for workflows with a dedup/debounce key.
+   */
+  em?: EntityManager;
 }
 
 /** Options of `client.getHandle`. */

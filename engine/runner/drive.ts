@@ -4,6 +4,7 @@
  * its own loop (poller, heartbeat, watchdog) around the same claim and executor.
  */
 import type { Logger } from 'pino';
+import type { MikroORM } from '@mikro-orm/core';
 import { UnknownWorkflowError } from '../errors';
 import { randomUUID } from 'node:crypto';
 import { claimExecutions } from '../store/claims';
@@ -30,6 +31,8 @@ export interface DriveOptions {
   buildId?: string | Readonly<Record<string, string>>;
   /** Claim only these builds (see RunnerOptions.compatibleBuilds). @default any */
   compatibleBuilds?: readonly string[];
+  /** The application's MikroORM, for transactional steps. */
+  orm?: MikroORM;
 }
 
 /** Claim one batch of due executions and run them all; returns each id with its outcome. */
@@ -43,7 +46,7 @@ export async function runDueExecutions(opts: DriveOptions): Promise<{ id: string
     const definition = byName.get(execution.workflowName);
     if (!definition) throw new UnknownWorkflowError(execution.workflowName);
     const outcome = await executeClaimed({
-      store: opts.db.sql, execution, definition, owner, holdWaitsUpToMs: opts.holdWaitsUpToMs, logger: opts.logger,
+      store: opts.db.sql, execution, definition, owner, holdWaitsUpToMs: opts.holdWaitsUpToMs, logger: opts.logger, orm: opts.orm,
       nudge: () => ch.emit('work'),
     });
     if (outcome.kind === 'completed' || outcome.kind === 'failed' || outcome.kind === 'cancelled') ch.emit('finished', execution.id);

@@ -48,6 +48,8 @@ export interface ExecuteOptions {
   commitEvents?: SessionOptions['commitEvents'];
   /** Group commit of terminal commits (see finish-batcher.ts). */
   commitFinish?: SessionOptions['commitFinish'];
+  /** The application's MikroORM for transactional steps. */
+  orm?: SessionOptions['orm'];
   /** Receives the session once created (the runner uses it to forward cancellations). */
   onSession?: (session: ExecutionSession) => void;
 }
@@ -68,6 +70,7 @@ export async function executeClaimed(opts: ExecuteOptions): Promise<ExecutionOut
     logger,
     commitEvents: opts.commitEvents,
     commitFinish: opts.commitFinish,
+    orm: opts.orm,
   });
   opts.onSession?.(session);
   const onAbort = () => session.die({ kind: 'aborted', reason: String(opts.signal?.reason ?? 'aborted') });

@@ -4,6 +4,7 @@
  * ValidationError that names the option. Pure.
  */
 import type { Logger } from 'pino';
+import type { MikroORM } from '@mikro-orm/core';
 import { toMs, type Duration } from '../duration';
 import { ValidationError } from '../errors';
 import { checkStorableText } from '../validation';
@@ -43,6 +44,11 @@ export interface RunnerOptions {
   migrate?: boolean;
   /** Size limit of results and outputs. @default 2 MiB */
   payloadLimitBytes?: number;
+  /**
+   * The application's MikroORM (its own entities), for `ctx.transaction`: it must be connected to
+   * the same MySQL/MariaDB database as `db` (checked at creation; TransactionDatabaseMismatchError).
+   */
+  orm?: MikroORM;
   /**
    * Connections of the pool the runner opens when `db` is a URL (MySQL family): enough for the
    * claims, heartbeat and the commits of concurrent executions to overlap. @default min(concurrency, 50), at least 10
@@ -86,6 +92,7 @@ export interface ResolvedRunnerOptions {
   readonly instanceId?: string;
   readonly migrate: boolean;
   readonly payloadLimitBytes: number;
+  readonly orm?: MikroORM;
   readonly poolMax: number;
   readonly schedules: boolean;
   readonly scheduleCheckIntervalMs: number;
@@ -129,7 +136,7 @@ export function resolveRunnerOptions(o: RunnerOptions): ResolvedRunnerOptions {
   if (scheduleCheckIntervalMs < 10) throw new ValidationError('scheduleCheckInterval must be at least 10ms', 'scheduleCheckInterval');
   return Object.freeze({
     workflows, concurrency, leaseTtlMs, heartbeatIntervalMs, pollIntervalMs, watchdogIntervalMs, drainTimeoutMs, holdWaitsUpToMs,
-    instanceId: o.instanceId, migrate: o.migrate ?? true, payloadLimitBytes, poolMax, schedules: o.schedules ?? true, scheduleCheckIntervalMs,
+    instanceId: o.instanceId, migrate: o.migrate ?? true, payloadLimitBytes, orm: o.orm, poolMax, schedules: o.schedules ?? true, scheduleCheckIntervalMs,
     session: resolveSession(o.session), routing: resolveRouting(workflows, o.buildId, o.compatibleBuilds),
   });
 }

@@ -31,6 +31,7 @@ import { startPoller, type Poller, type TickResult } from './poller';
 import { startScheduleTicker, type ScheduleTicker } from '../schedules/ticker';
 import { claimedEvent, type RunnerEventName, type RunnerEvents } from './events';
 import { attachTracing } from '../tracing/runner-spans';
+import { verifyTransactionOrm } from '../transactions/orm';
 
 /** Runner lifecycle states. */
 export const RunnerState = { created: 'created', running: 'running', draining: 'draining', stopped: 'stopped' } as const;
@@ -221,7 +222,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
         holdWaitsUpToMs: this.options.holdWaitsUpToMs, payloadLimitBytes: this.options.payloadLimitBytes,
         leaseValid: () => performance.now() < held.validUntil,
         commitEvents: (item) => this.#batcher.submit(item),
-        commitFinish: (item) => this.#finisher.submit(item),
+        commitFinish: (item) => this.#finisher.submit(item), orm: this.options.orm,
         signal: held.abort.signal,
         emit: (event, data) => this.#safeEmit(event as RunnerEventName, data as never),
         nudge: () => notifier(this.#db.url).emit('work'),
@@ -391,5 +392,6 @@ export async function createRunner(options: RunnerOptions): Promise<Runner> {
   const resolved = resolveRunnerOptions(options);
   const logger = options.logger ?? createLogger();
   const { db, owned } = await resolveDatabase(options.db, { logger, poolMax: resolved.poolMax, session: resolved.session });
+  if (resolved.orm) await verifyTransactionOrm(db.sql, resolved.orm).catch(async (err: unknown) => { if (owned) await db.close(); throw err; });
   return attachTracing(new Runner(db, owned, resolved, logger));
 }

@@ -34,6 +34,11 @@ export interface StoreTuning {
    * `PRAGMA query_only` (the deploy gate opens its store so). @default false
    */
   readOnly?: boolean;
+  /**
+   * The application's own entities, registered next to leaseflow's: `db.orm` then serves as the
+   * ORM of transactional steps (`createRunner({ db, orm: db.orm })`), in the store's database.
+   */
+  entities?: NonNullable<Options['entities']>;
 }
 
 /**
@@ -96,7 +101,7 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 /** Build the MikroORM options for one store. */
 export function buildOrmConfig(settings: ConnectionSettings, logger: Logger, tuning: StoreTuning = {}): Options {
   const common = {
-    entities: buildEntities(settings.dialect),
+    entities: [...buildEntities(settings.dialect), ...(tuning.entities ?? [])],
     discovery: { requireEntitiesArray: true, warnWhenNoEntities: false },
     loggerFactory: mikroLoggerFactory(logger),
     debug: tuning.debugSql ? (['query', 'query-params'] as ('query' | 'query-params')[]) : false,

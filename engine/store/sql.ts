@@ -266,6 +266,25 @@ export function createSqlStore(conn: AbstractSqlConnection, dialect: Dialect): S
 }
 
 /**
+ * Statements on a caller's open transaction (a MikroORM `em.getTransactionContext()`), or on the
+ * connection's pool when `trx` is undefined: the transactional steps and the outbox write the
+ * leaseflow rows there, next to the application's own. Values are bound, as everywhere.
+ */
+export function createTxRunner(conn: AbstractSqlConnection, trx: unknown): SqlRunner {
+  const transform = (conn as unknown as { transformRawResult(res: unknown, method: string): unknown }).transformRawResult.bind(conn);
+  const send = async (sql: string, params: unknown[] | undefined, method: 'all' | 'run') => {
+    const [text, values] = expandArrays(sql, params ?? []);
+    const q = conn.getKnex().raw(text, values as never);
+    if (trx) q.transacting(trx as never);
+    return transform(await q, method);
+  };
+  return {
+    all: async <T>(sql: string, params?: unknown[]) => (await send(sql, params, 'all')) as T[],
+    run: async (sql: string, params?: unknown[]) => normalizeRun(await send(sql, params, 'run')),
+  };
+}
+
+/**
  * `DELETE … FROM distributed_locks` that reads rows only through the `lock_key` unique index
  * (MySQL family), so a multi-key delete never scans into, and waits on, rows another (perhaps
  * frozen) transaction holds: on a small table the optimizer would otherwise pick a locking scan.

@@ -6,6 +6,9 @@ import type { Logger } from 'pino';
 import type { Duration } from '../duration';
 import type { RetryPolicy } from './retry';
 import type { WorkflowDefinition } from './define-workflow';
+import type { EntityManager } from '@mikro-orm/core';
+import type { TransactionContext, TransactionOptions } from '../transactions/transaction-command';
+import type { EnqueueOptions } from '../transactions/outbox';
 
 /** What a step body receives. */
 export interface StepContext {
@@ -89,6 +92,20 @@ export interface WorkflowContext {
   sleepUntil(name: string, until: Date | number): Promise<void>;
   /** Wait for the next signal of `name`; `undefined` when the timeout elapses first. */
   waitForSignal<T = unknown>(name: string, options?: { timeout?: Duration }): Promise<T | undefined>;
+  /**
+   * A transactional step (MySQL/MariaDB; the runner needs `orm`): `fn` gets a forked EntityManager
+   * of the application's ORM inside ONE transaction that also fences the lease by a write and
+   * writes the checkpoint — the business writes and the step's result commit together or not at
+   * all, and a replay returns the stored result. `fn` may only do database work through `em` (plus
+   * `ctx.enqueue`/`ctx.signalExternal`): no outside calls (they would not roll back), no other
+   * ctx command (TransactionScopeError). Deadlocks and lock-wait timeouts retry the whole
+   * transaction with the retry policy.
+   */
+  transaction<T, EM extends EntityManager = EntityManager>(name: string, fn: (em: EM, tx: TransactionContext) => Promise<T> | T, options?: TransactionOptions): Promise<T>;
+  /** Outbox, inside ctx.transaction only: start an execution in that transaction. Resolves to its id. */
+  enqueue<I, O>(workflow: WorkflowDefinition<I, O> | string, input: I, options?: EnqueueOptions): Promise<string>;
+  /** Outbox, inside ctx.transaction only: signal another execution in that transaction. */
+  signalExternal(executionId: string, name: string, payload?: unknown): Promise<void>;
   /** Start a child and wait for its result. */
   child<I, O>(workflow: WorkflowDefinition<I, O>, input: I, options?: ChildOptions): Promise<O>;
   /** Start a child; wait for it later with `handle.result()`. */

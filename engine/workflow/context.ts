@@ -21,6 +21,10 @@ import { signalCommand, sleepCommand, sleepUntilCommand } from './wait-commands'
 import { compensationsOf } from './saga';
 import { continueAsNew, prepareContinuation } from './continue-as-new';
 import { patchMarker } from './patch';
+import type { EntityManager } from '@mikro-orm/core';
+import { transactionCommand, type TransactionContext, type TransactionOptions } from '../transactions/transaction-command';
+import { currentScope, refuseInTransaction } from '../transactions/scope';
+import { enqueueInScope, outboxRow, signalInScope, type EnqueueOptions } from '../transactions/outbox';
 
 const silent = silentLogger();
 
@@ -58,6 +62,19 @@ export class LiveContext implements WorkflowContext {
 
   waitForSignal<T = unknown>(name: string, options?: { timeout?: Duration }): Promise<T | undefined> {
     return this.#guard(() => signalCommand<T>(this.#s, this.#shielded, name, options));
+  }
+
+  transaction<T, EM extends EntityManager = EntityManager>(name: string, fn: (em: EM, tx: TransactionContext) => Promise<T> | T, options?: TransactionOptions): Promise<T> {
+    return this.#guard(() => transactionCommand(this.#s, this.#shielded, name, fn, options));
+  }
+
+  async enqueue<I, O>(workflow: WorkflowDefinition<I, O> | string, input: I, options: EnqueueOptions = {}): Promise<string> {
+    const scope = currentScope(this.#s, 'ctx.enqueue');
+    return enqueueInScope(scope, outboxRow(workflow as WorkflowDefinition<unknown, unknown>, input, options, this.#s.payloadLimitBytes, this.#s.record.traceContext));
+  }
+
+  async signalExternal(executionId: string, name: string, payload?: unknown): Promise<void> {
+    return signalInScope(currentScope(this.#s, 'ctx.signalExternal'), executionId, name, payload, this.#s.payloadLimitBytes);
   }
 
   async child<I, O>(workflow: WorkflowDefinition<I, O>, input: I, options?: ChildOptions): Promise<O> {
@@ -98,6 +115,7 @@ export class LiveContext implements WorkflowContext {
   }
 
   #value<T>(name: string, make: () => T): T {
+    refuseInTransaction(`ctx.${name}()`);
     const seq = this.#s.scheduler.seq++;
     const ev = this.#s.match(seq, EventKind.value, name);
     if (ev) return decodeValue<T>(ev.payload);
@@ -108,20 +126,24 @@ export class LiveContext implements WorkflowContext {
 
   /** See patch.ts. */
   patched(changeId: string): boolean {
+    refuseInTransaction('ctx.patched');
     return patchMarker(this.#s, changeId, false);
   }
 
   deprecatePatch(changeId: string): void {
+    refuseInTransaction('ctx.deprecatePatch');
     patchMarker(this.#s, changeId, true);
   }
 
   setStatus(status: unknown): void {
+    refuseInTransaction('ctx.setStatus');
     this.#s.setCustomStatus(encodeValue(status, 'workflow status', this.#s.payloadLimitBytes));
   }
 
   /** Bad arguments reject the command's promise (like any async API); non-determinism ends the run. */
   #guard<T>(issue: () => Promise<T>): Promise<T> {
     try {
+      refuseInTransaction('a workflow command (ctx.step, sleep, waitForSignal, child, transaction, …)');
       return issue();
     } catch (err) {
       if (err instanceof NonDeterminismError) return new Promise<T>(() => undefined);

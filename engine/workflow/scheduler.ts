@@ -144,6 +144,11 @@ export class Scheduler {
     void this.#pump();
   }
 
+  /** A live command that commits itself (ctx.transaction) takes its delivery order inside its transaction… */
+  reserveOrder(cmd: Command): number { cmd.claimed = true; return this.#nextOrder++; }
+  /** …and delivers its outcome in that order once committed. */
+  deliverAt(cmd: Command, order: number, outcome: Outcome): void { this.#ready.set(order, () => cmd.settle(outcome)); void this.#pump(); }
+
   /** Block a live command until woken (its due time, a poll, or a re-check after a suspension attempt). */
   block(cmd: Command, b: Block): Promise<void> {
     if (this.#host.dead || cmd.settled) return never();

@@ -8,6 +8,7 @@
  */
 import { encodeRecordedError } from '../error-size';
 import type { Logger } from 'pino';
+import type { MikroORM } from '@mikro-orm/core';
 import { CancelledError, LeaseLostError, NonDeterminismError, type RecordedError } from '../errors';
 import { decodeValue } from '../serialization';
 import { findExecution, isDuplicateKeyError } from '../store/executions';
@@ -46,6 +47,8 @@ export interface SessionOptions {
   commitEvents?: (item: FencedEvents) => Promise<void>;
   /** Group commit of plain terminal commits (the runner's finish batcher). */
   commitFinish?: (item: FinishItem) => Promise<void>;
+  /** The application's MikroORM for transactional steps (engine/transactions). */
+  orm?: MikroORM;
   /** Replay testing: end the run at the first command past the history, before it starts. */
   replayOnly?: (first: { seq: number; kind: EventKind; name: string }) => void;
 }
@@ -70,6 +73,7 @@ export class ExecutionSession implements SchedulerHost {
   readonly ended: Promise<RunInterruption>;
   readonly scheduler: Scheduler;
   readonly logger: Logger;
+  readonly orm: MikroORM | undefined;
   dead = false;
   draining = false;
   cancelReason: string | null;
@@ -89,6 +93,7 @@ export class ExecutionSession implements SchedulerHost {
     this.store = opts.store;
     this.record = opts.record;
     this.logger = opts.logger;
+    this.orm = opts.orm;
     this.history = new Map(opts.history.map((e) => [e.seq, e]));
     const replayEnd = opts.history.length ? Math.max(...opts.history.map((e) => e.seq)) + 1 : 0;
     this.replayEnd = replayEnd;
