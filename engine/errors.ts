@@ -286,3 +286,10 @@ export class ScheduleAlreadyExistsError extends LeaseflowError {
     super('SCHEDULE_ALREADY_EXISTS', `schedule "${scheduleId}" already exists (use update to change it)`);
   }
 }
+
+/** A stored payload could not be encoded or decoded by the codec chain (missing key, unknown codec, tampered data). */
+export class PayloadCodecError extends LeaseflowError {
+  constructor(message: string, readonly codecId: string | null, readonly keyId: string | null = null, options?: { cause?: unknown }) {
+    super('PAYLOAD_CODEC', message, options);
+  }
+}

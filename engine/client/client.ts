@@ -10,7 +10,8 @@ import { toMs } from '../duration';
 import { uuidv7 } from '../uuid7';
 import { ValidationError, WorkflowIdConflictError } from '../errors';
 import { silentLogger } from '../logger';
-import { DEFAULT_PAYLOAD_LIMIT_BYTES, decodeValue, encodeValue } from '../serialization';
+import { DEFAULT_PAYLOAD_LIMIT_BYTES } from '../serialization';
+import type { PayloadCodec } from '../codec/types';
 import { resolveDatabase, type Database, type DbInput } from '../store/database';
 import { findExecution, isDuplicateKeyError, listExecutions } from '../store/executions';
 import { archiveRun, findRun } from '../store/runs';
@@ -33,6 +34,8 @@ export { MAX_START_ID_LENGTH, validateExecutionId } from '../validation';
 export interface ClientOptions {
   /** A store URL or an opened handle. @default the embedded SQLite file */
   db?: DbInput;
+  /** Payload codecs when `db` is a URL (with an opened Database, give them to `openDatabase`). */
+  codecs?: readonly PayloadCodec[];
   logger?: Logger;
   /** Size limit of inputs and signal payloads. @default 2 MiB */
   payloadLimitBytes?: number;
@@ -57,7 +60,7 @@ export interface Client {
 
 /** Create a client. */
 export async function createClient(options: ClientOptions = {}): Promise<Client> {
-  const { db, owned } = await resolveDatabase(options.db, { logger: options.logger });
+  const { db, owned } = await resolveDatabase(options.db, { logger: options.logger, codecs: options.codecs });
   const logger = (options.logger ?? silentLogger()).child({ component: 'client' });
   const limit = options.payloadLimitBytes ?? DEFAULT_PAYLOAD_LIMIT_BYTES;
   const { sql } = db;
@@ -70,7 +73,7 @@ export async function createClient(options: ClientOptions = {}): Promise<Client>
     if (!['reject-duplicate', 'allow-duplicate', 'allow-duplicate-failed-only'].includes(policy)) {
       throw new ValidationError(`idReusePolicy must be reject-duplicate, allow-duplicate or allow-duplicate-failed-only (got ${String(policy)})`, 'idReusePolicy');
     }
-    const encoded = encodeValue(input, `input of workflow "${name}"`, limit);
+    const encoded = await db.payloads.encodeValue(input, `input of workflow "${name}"`, limit);
     let delayMs = opts.delay === undefined ? 0 : validateDelayMs(toMs(opts.delay, 'delay'), 'delay');
     if (opts.startAt !== undefined) {
       if (!(opts.startAt instanceof Date) || Number.isNaN(opts.startAt.getTime())) throw new ValidationError('startAt must be a valid Date', 'startAt');
@@ -99,7 +102,7 @@ export async function createClient(options: ClientOptions = {}): Promise<Client>
       if (!existing) continue; // archived meanwhile: try again
       // A chain that continued as new was started with its first run's input: compare with that.
       if (existing.continuedFrom) existing = { ...existing, input: (await findRun(sql, sql, existing.firstRunId))?.input ?? existing.input, runId: existing.firstRunId };
-      const same = existing.workflowName === name && isDeepStrictEqual(decodeValue(existing.input), decodeValue(encoded));
+      const same = existing.workflowName === name && isDeepStrictEqual(await db.payloads.decodeForDisplay(existing.input), await db.payloads.decodeValue(encoded));
       const reusable = isFinished(existing.status) && (policy === 'allow-duplicate' || (policy === 'allow-duplicate-failed-only' && existing.status !== 'completed'));
       if (reusable) {
         if (await startNextRun(row)) {

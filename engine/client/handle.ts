@@ -9,7 +9,7 @@ import { validateName, validateReason } from '../validation';
 import { toMs, type Duration } from '../duration';
 import { ExecutionFinishedError, ExecutionNotFoundError, recordError, reviveError, TerminatedError, TimeoutError, ValidationError, WorkflowContinuedAsNewError, WorkflowFailedError, type RecordedError } from '../errors';
 import { resumeExecution, terminateExecution } from '../store/operator';
-import { decodeValue, encodeValue } from '../serialization';
+import { UndecodablePayload } from '../codec/types';
 import { findExecution, wakeExecution } from '../store/executions';
 import { cancelInTx } from '../store/cancel';
 import { loadHistory } from '../store/events';
@@ -92,7 +92,7 @@ export class WorkflowHandle<O = unknown> {
   /** Send a signal: stored first, delivered once, in order. A finished execution → ExecutionFinishedError. */
   async signal(name: string, payload?: unknown): Promise<void> {
     validateName(name, 'signal');
-    const encoded = encodeValue(payload, `payload of signal "${name}"`, this.#payloadLimit);
+    const encoded = await this.#db.payloads.encodeValue(payload, `payload of signal "${name}"`, this.#payloadLimit);
     const { sql } = this.#db;
     await sql.tx(async (q) => {
       const rec = await this.#load(q, true);
@@ -149,11 +149,14 @@ export class WorkflowHandle<O = unknown> {
       leaseHolder(sql, rec.id), pendingSignalCount(sql, rec.id), isServed(sql, rec.workflowName), undeliveredSignals(sql, sql.date, rec.id),
       rec.continuedFrom ? previousRuns(sql, rec.firstRunId, 20) : [],
     ]);
+    const door = this.#db.payloads;
+    const [input, output, error, customStatus] = await Promise.all([door.decodeForDisplay(rec.input), door.decodeForDisplay(rec.output),
+      rec.error ? door.decodeForDisplay(rec.error) : null, door.decodeForDisplay(rec.customStatus)]);
     return {
       id: rec.id, runId: rec.runId, runNumber: rec.runNumber, firstRunId: rec.firstRunId, continuedFrom: rec.continuedFrom, previousRuns: before,
       workflowName: rec.workflowName, workflowVersion: rec.workflowVersion, status: rec.status,
-      input: decodeValue(rec.input), output: decodeValue(rec.output), error: rec.error ? decodeValue<RecordedError>(rec.error) : null,
-      customStatus: decodeValue(rec.customStatus), waitingFor: rec.waitFor, templateKey: rec.templateKey, admitted: rec.admitted,
+      input, output, error: error instanceof UndecodablePayload ? { name: 'UndecodablePayload', message: error.description } : (error as RecordedError | null),
+      customStatus, waitingFor: rec.waitFor, templateKey: rec.templateKey, admitted: rec.admitted,
       attempts: rec.attempt, leaseToken: rec.leaseToken, leaseHolder: holder ? { owner: holder.owner, expiresAt: holder.expiresAt } : null,
       parentId: rec.parentId, cancelRequested: rec.cancelReason, pendingSignals: pending, undeliveredSignals: undelivered, servedByLiveRunner: served,
       availableAt: rec.availableAt, createdAt: rec.createdAt, startedAt: rec.startedAt, finishedAt: rec.finishedAt, updatedAt: rec.updatedAt,
@@ -164,8 +167,9 @@ export class WorkflowHandle<O = unknown> {
   async history(): Promise<HistoryEntry[]> {
     const rec = await this.#load();
     const events = await loadHistory(this.#db.sql, rec.id, this.#db.sql.date);
-    return events.map((e) => ({
-      seq: e.seq, kind: e.kind, name: e.name, status: e.status, value: decodeValue(e.payload),
+    const values = await Promise.all(events.map((e) => this.#db.payloads.decodeForDisplay(e.payload)));
+    return events.map((e, i) => ({
+      seq: e.seq, kind: e.kind, name: e.name, status: e.status, value: values[i],
       attempt: e.attempt, leaseToken: e.leaseToken, order: e.order, at: e.createdAt,
     }));
   }
@@ -194,12 +198,13 @@ export class WorkflowHandle<O = unknown> {
   }
 
   async #outcomeOf(rec: ExecutionRecord): Promise<O> {
-    if (rec.status === 'completed') return decodeValue<O>(rec.output);
+    const door = this.#db.payloads;
+    if (rec.status === 'completed') return door.decodeValue<O>(rec.output);
     if (rec.status === 'continued') {
-      const next = decodeValue<{ nextRunId?: string } | null>(rec.output);
+      const next = await door.decodeValue<{ nextRunId?: string } | null>(rec.output);
       throw new WorkflowContinuedAsNewError(this.executionId, rec.runId, next?.nextRunId ?? null);
     }
-    const err = rec.error ? decodeValue<RecordedError>(rec.error) : { name: 'Error', message: `execution ${rec.status}` };
+    const err = rec.error ? await door.decodeValue<RecordedError>(rec.error) : { name: 'Error', message: `execution ${rec.status}` };
     if (rec.status === 'cancelled') throw reviveError(err);
     throw new WorkflowFailedError(this.executionId, err, rec.runId);
   }

@@ -8,7 +8,6 @@ import { resolveDatabase, type Database, type DbInput } from '../store/database'
 import { activeTemplateMembers, countByStatus, leaseStates, liveLeases, pendingSignals, queueDepth, templateQueuePosition } from '../store/inspect';
 import { findExecution } from '../store/executions';
 import { recentRunners } from '../store/runners';
-import { decodeValue } from '../serialization';
 import type { ExecutionStatus } from '../store/types';
 import { LeaseMoveTracker, type LeaseMove } from './lease-moves';
 
@@ -115,7 +114,8 @@ export async function createInspector(db: DbInput, options: InspectorOptions = {
     },
     async pendingSignals(executionId) {
       const rows = await pendingSignals(store, executionId, 100);
-      return rows.map((r) => ({ id: r.id, name: r.name, payload: decodeValue(r.payload), createdAt: r.createdAt }));
+      const payloads = await Promise.all(rows.map((r) => resolved.db.payloads.decodeForDisplay(r.payload)));
+      return rows.map((r, i) => ({ id: r.id, name: r.name, payload: payloads[i], createdAt: r.createdAt }));
     },
     async templatePosition(executionId) {
       const rec = await findExecution(store, store, executionId);

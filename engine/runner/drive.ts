@@ -37,7 +37,7 @@ export async function runDueExecutions(opts: DriveOptions): Promise<{ id: string
     const definition = byName.get(execution.workflowName);
     if (!definition) throw new UnknownWorkflowError(execution.workflowName);
     const outcome = await executeClaimed({
-      store: opts.db.sql, execution, definition, owner, holdWaitsUpToMs: opts.holdWaitsUpToMs, logger: opts.logger,
+      store: opts.db.sql, payloads: opts.db.payloads, execution, definition, owner, holdWaitsUpToMs: opts.holdWaitsUpToMs, logger: opts.logger,
       nudge: () => ch.emit('work'),
     });
     if (outcome.kind === 'completed' || outcome.kind === 'failed' || outcome.kind === 'cancelled') ch.emit('finished', execution.id);

@@ -10,6 +10,7 @@ import { checkStorableText } from '../validation';
 import { DEFAULT_PAYLOAD_LIMIT_BYTES } from '../serialization';
 import { MAX_OWNER_LENGTH } from '../store/entities';
 import type { DbInput } from '../store/database';
+import type { PayloadCodec } from '../codec/types';
 import { resolveSession, type SessionTuning } from '../store/config';
 import type { WorkflowDefinition } from '../workflow/define-workflow';
 
@@ -17,6 +18,8 @@ import type { WorkflowDefinition } from '../workflow/define-workflow';
 export interface RunnerOptions {
   /** Store URL or opened handle. @default the embedded SQLite file */
   db?: DbInput;
+  /** Payload codecs when `db` is a URL (with an opened Database, give them to `openDatabase`). */
+  codecs?: readonly PayloadCodec[];
   /** Workflows this runner serves (it never claims others). */
   workflows: readonly WorkflowDefinition<any, any>[]; // eslint-disable-line @typescript-eslint/no-explicit-any
   /** Executions run at once (the p-queue's concurrency). @default 10 */

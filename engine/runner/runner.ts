@@ -217,7 +217,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
     try {
       if (!definition) throw new Error(`claimed unknown workflow ${execution.workflowName}`); // cannot happen: claims filter by name
       outcome = await executeClaimed({
-        store: this.#db.sql, execution, definition, owner: this.id,
+        store: this.#db.sql, payloads: this.#db.payloads, execution, definition, owner: this.id,
         holdWaitsUpToMs: this.options.holdWaitsUpToMs, payloadLimitBytes: this.options.payloadLimitBytes,
         leaseValid: () => performance.now() < held.validUntil,
         commitEvents: (item) => this.#batcher.submit(item),
@@ -390,6 +390,6 @@ export class Runner extends EventEmitter<RunnerEvents> {
 export async function createRunner(options: RunnerOptions): Promise<Runner> {
   const resolved = resolveRunnerOptions(options);
   const logger = options.logger ?? createLogger();
-  const { db, owned } = await resolveDatabase(options.db, { logger, poolMax: resolved.poolMax, session: resolved.session });
+  const { db, owned } = await resolveDatabase(options.db, { logger, poolMax: resolved.poolMax, session: resolved.session, codecs: options.codecs });
   return attachTracing(new Runner(db, owned, resolved, logger));
 }

@@ -6,7 +6,6 @@
  */
 import type { Logger } from 'pino';
 import { ScheduleAlreadyExistsError, ScheduleNotFoundError, ValidationError } from '../errors';
-import { decodeValue } from '../serialization';
 import type { Database } from '../store/database';
 import { dbNow, isDuplicateKeyError } from '../store/executions';
 import { notifier } from '../store/notifier';
@@ -28,6 +27,8 @@ export function createScheduleClient(db: Database, o: { payloadLimitBytes: numbe
   const { sql } = db;
   const log = o.logger.child({ component: 'schedules' });
   const changed = () => notifier(db.url).emit('schedules');
+  // With a codec chain the limit applies to the encoded input (checked after encoding).
+  const jsonLimit = db.payloads.active ? Number.POSITIVE_INFINITY : o.payloadLimitBytes;
 
   /** Run `fn` holding schedule `id`'s row; ScheduleNotFoundError when there is none. */
   const withSchedule = <T>(id: string, fn: (q: SqlRunner, s: ScheduleRecord, now: Date) => Promise<T>): Promise<T> => sql.tx(async (q) => {
@@ -41,7 +42,7 @@ export function createScheduleClient(db: Database, o: { payloadLimitBytes: numbe
     if (!s) throw new ScheduleNotFoundError(id);
     const runs = await recentScheduleExecutions(sql, s.id, 10);
     return {
-      id: s.id, workflowName: s.workflowName, input: decodeValue(s.input), cron: s.cron, everyMs: s.everyMs, timezone: s.timezone,
+      id: s.id, workflowName: s.workflowName, input: await db.payloads.decodeForDisplay(s.input), cron: s.cron, everyMs: s.everyMs, timezone: s.timezone,
       overlap: s.overlap as OverlapPolicy, catchupWindowMs: s.catchupWindowMs, jitterMs: s.jitterMs, paused: s.paused,
       nextFireTimes: s.paused || !s.nextFireAt ? [] : [s.nextFireAt, ...nextFireTimes(specOf(s), s.nextFireAt, 4)],
       bufferedFireTimes: s.buffered.map((b) => new Date(b)), lastFireAt: s.lastFireAt,
@@ -55,7 +56,8 @@ export function createScheduleClient(db: Database, o: { payloadLimitBytes: numbe
 
   async function create<I>(options: ScheduleOptions<I>): Promise<ScheduleDescription> {
     const id = validateScheduleId(options?.id);
-    const { fields, spec } = resolveScheduleDefinition(options as ScheduleUpdate, o.payloadLimitBytes);
+    const { fields, spec } = resolveScheduleDefinition(options as ScheduleUpdate, jsonLimit);
+    fields.input = await db.payloads.encodeJson(fields.input, `input of schedule for "${fields.workflowName}"`, o.payloadLimitBytes);
     try {
       await sql.tx(async (q) => {
         const nextFireAt = nextFireAfter(spec, await dbNow(q, sql));
@@ -75,7 +77,11 @@ export function createScheduleClient(db: Database, o: { payloadLimitBytes: numbe
     if (!patch || typeof patch !== 'object') throw new ValidationError('update needs an object of fields to change', 'patch');
     if ('id' in patch) throw new ValidationError('a schedule id cannot be changed (create a new schedule)', 'id');
     await withSchedule(id, async (q, s, now) => {
-      const { fields, spec } = resolveScheduleDefinition(patch as ScheduleUpdate, o.payloadLimitBytes, s);
+      const newInput = 'input' in patch;
+      // The template key is a function of the input: a new workflow on the stored input needs it decoded.
+      const baseInput = !newInput && patch.workflow !== undefined ? await db.payloads.decodeValue(s.input) : undefined;
+      const { fields, spec } = resolveScheduleDefinition(patch as ScheduleUpdate, jsonLimit, s, baseInput);
+      if (newInput) fields.input = await db.payloads.encodeJson(fields.input, `input of schedule for "${fields.workflowName}"`, o.payloadLimitBytes);
       const specChanged = fields.cron !== s.cron || fields.everyMs !== s.everyMs || fields.timezone !== s.timezone;
       const resumed = s.paused && !fields.paused;
       // A new rule, or a resume, fires from now on; otherwise the next fire stays as it was.

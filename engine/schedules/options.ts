@@ -5,7 +5,7 @@
  */
 import { toMs } from '../duration';
 import { ValidationError } from '../errors';
-import { decodeValue, encodeValue } from '../serialization';
+import { encodeValue } from '../serialization';
 import { MAX_SCHEDULE_ID_LENGTH } from '../store/entities';
 import type { ScheduleDefinitionFields, ScheduleRecord } from '../store/schedules';
 import { templateKeyOf, validateWorkflowName, type WorkflowDefinition } from '../workflow/define-workflow';
@@ -53,7 +53,7 @@ export interface ResolvedSchedule {
  * Validate create options (or, with `base`, an update merged over the stored definition).
  * `payloadLimitBytes` bounds the encoded input.
  */
-export function resolveScheduleDefinition(o: ScheduleUpdate, payloadLimitBytes: number, base?: ScheduleRecord): ResolvedSchedule {
+export function resolveScheduleDefinition(o: ScheduleUpdate, payloadLimitBytes: number, base?: ScheduleRecord, baseInput?: unknown): ResolvedSchedule {
   if (!o || typeof o !== 'object') throw new ValidationError('schedule options must be an object', 'options');
   const def = typeof o.workflow === 'object' && o.workflow !== null ? (o.workflow as WorkflowDefinition<unknown, unknown>) : undefined;
   const workflowGiven = o.workflow !== undefined;
@@ -70,10 +70,11 @@ export function resolveScheduleDefinition(o: ScheduleUpdate, payloadLimitBytes: 
   if (o.paused !== undefined && typeof o.paused !== 'boolean') throw new ValidationError('paused must be a boolean', 'paused');
   const paused = o.paused ?? base?.paused ?? false;
   const inputGiven = 'input' in o;
+  // A new input is JSON here; the caller runs the codec chain over it (`encodeScheduleInput`).
   const input = inputGiven || !base ? encodeValue(o.input, `input of schedule for "${workflowName}"`, payloadLimitBytes) : base.input;
   const keepTemplate = base && !workflowGiven && !inputGiven;
   // The template key is a function of the input: a new workflow keeps the stored input.
-  const inputValue = inputGiven || !base ? o.input : decodeValue(base.input);
+  const inputValue = inputGiven || !base ? o.input : baseInput;
   return {
     spec,
     fields: {

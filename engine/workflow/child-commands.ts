@@ -22,7 +22,8 @@ export function startChildCommand<I, O>(s: ExecutionSession, shielded: boolean, 
     throw new ValidationError("onParentCancel must be 'cancel' or 'abandon'", 'onParentCancel');
   }
   if (options.id !== undefined) validateChildId(options.id);
-  const encoded = encodeValue(input, `input of child "${workflow.name}"`, s.payloadLimitBytes);
+  const what = `input of child "${workflow.name}"`;
+  const json = encodeValue(input, what, s.payloads.active ? Number.POSITIVE_INFINITY : s.payloadLimitBytes); // the limit applies to the encoded form
   const templateKey = workflow.template ? validateTemplateKey(workflow.template.key(input), workflow.name) : null;
   const abandon = options.onParentCancel === 'abandon';
   const handle = (childId: string): ChildHandle<O> => ({ executionId: childId, result: () => childResultCommand<O>(s, shielded, childId) });
@@ -33,7 +34,7 @@ export function startChildCommand<I, O>(s: ExecutionSession, shielded: boolean, 
       const childId = options.id ?? defaultChildId(s.record, c.seq);
       const child: NewExecution = {
         id: childId, workflowName: workflow.name, workflowVersion: workflow.version, templateKey,
-        templateLimit: workflow.template?.limit ?? null, input: encoded, parentId: s.record.id, parentSeq: c.seq, delayMs: 0,
+        templateLimit: workflow.template?.limit ?? null, input: await s.payloads.encodeJson(json, what, s.payloadLimitBytes), parentId: s.record.id, parentSeq: c.seq, delayMs: 0,
         traceContext: s.record.traceContext,
       };
       await s.scheduler.complete(c, {
@@ -59,14 +60,15 @@ function childResultCommand<O>(s: ExecutionSession, shielded: boolean, childId: 
         if (c.settled) return;
         if (!child) {
           const error = new LeaseflowError('CHILD_NOT_FOUND', `child execution "${childId}" not found`);
-          await s.scheduler.complete(c, { events: [eventAt(c.seq, EventKind.childResult, childId, 'failed', JSON.stringify(recordError(error)), 1)] }, { ok: false, error });
+          await s.scheduler.complete(c, { events: [eventAt(c.seq, EventKind.childResult, childId, 'failed', await s.payloads.encodeError(recordError(error), s.payloadLimitBytes), 1)] }, { ok: false, error });
           return;
         }
         if (FINISHED_STATUSES.includes(child.status)) {
           const ok = child.status === 'completed';
           const payload = ok ? child.output : child.error;
+          const value = await s.decodeLive(payload);
           await s.scheduler.complete(c, { events: [eventAt(c.seq, EventKind.childResult, childId, ok ? 'completed' : 'failed', payload, 1)] },
-            ok ? { ok: true, value: decodeValue(payload) } : { ok: false, error: reviveError(decodeValue<RecordedError>(payload)) });
+            ok ? { ok: true, value } : { ok: false, error: reviveError(value as RecordedError) });
           return;
         }
         await s.scheduler.block(c, { waitFor: { kind: 'child', seq: c.seq, childId }, childId });
