@@ -25,13 +25,15 @@ export interface DriveOptions {
   /** @default 1000 */
   holdWaitsUpToMs?: number;
   logger?: Logger;
+  /** Only executions of this namespace. @default 'default' */
+  namespace?: string;
 }
 
 /** Claim one batch of due executions and run them all; returns each id with its outcome. */
 export async function runDueExecutions(opts: DriveOptions): Promise<{ id: string; outcome: ExecutionOutcome }[]> {
   const byName = new Map(opts.workflows.map((w) => [w.name, w]));
   const owner = opts.owner ?? `drive-${randomUUID().slice(0, 8)}`;
-  const claimed = await claimExecutions(opts.db.sql, { owner, workflows: [...byName.keys()], limit: opts.limit ?? 50, leaseTtlMs: opts.leaseTtlMs ?? 15_000 });
+  const claimed = await claimExecutions(opts.db.sql, { owner, workflows: [...byName.keys()], limit: opts.limit ?? 50, leaseTtlMs: opts.leaseTtlMs ?? 15_000, namespace: opts.namespace });
   const ch = notifier(opts.db.url);
   return Promise.all(claimed.map(async (execution) => {
     const definition = byName.get(execution.workflowName);

@@ -10,6 +10,7 @@ import { checkStorableText } from '../validation';
 import { DEFAULT_PAYLOAD_LIMIT_BYTES } from '../serialization';
 import { MAX_OWNER_LENGTH } from '../store/entities';
 import type { DbInput } from '../store/database';
+import { validateNamespace } from '../namespace/keys';
 import type { PayloadCodec } from '../codec/types';
 import { resolveSession, type SessionTuning } from '../store/config';
 import type { WorkflowDefinition } from '../workflow/define-workflow';
@@ -60,6 +61,8 @@ export interface RunnerOptions {
 
   /** MySQL-family session timeouts of the pool the runner opens when `db` is a URL. @default see SessionTuning */
   session?: SessionTuning;
+  /** Run only executions of this namespace (engine/namespace). @default 'default' */
+  namespace?: string;
 }
 
 /** Resolved options. */
@@ -78,6 +81,7 @@ export interface ResolvedRunnerOptions {
   readonly poolMax: number;
   readonly schedules: boolean;
   readonly scheduleCheckIntervalMs: number;
+  readonly namespace: string;
 
   readonly session: Readonly<Required<SessionTuning>>;
 }
@@ -114,8 +118,9 @@ export function resolveRunnerOptions(o: RunnerOptions): ResolvedRunnerOptions {
   if (o.schedules !== undefined && typeof o.schedules !== 'boolean') throw new ValidationError('schedules must be a boolean', 'schedules');
   const scheduleCheckIntervalMs = toMs(o.scheduleCheckInterval ?? '5s', 'scheduleCheckInterval');
   if (scheduleCheckIntervalMs < 10) throw new ValidationError('scheduleCheckInterval must be at least 10ms', 'scheduleCheckInterval');
+  const namespace = validateNamespace(o.namespace);
   return Object.freeze({
-    workflows, concurrency, leaseTtlMs, heartbeatIntervalMs, pollIntervalMs, watchdogIntervalMs, drainTimeoutMs, holdWaitsUpToMs,
+    namespace, workflows, concurrency, leaseTtlMs, heartbeatIntervalMs, pollIntervalMs, watchdogIntervalMs, drainTimeoutMs, holdWaitsUpToMs,
     instanceId: o.instanceId, migrate: o.migrate ?? true, payloadLimitBytes, poolMax, schedules: o.schedules ?? true, scheduleCheckIntervalMs,
     session: resolveSession(o.session),
   });

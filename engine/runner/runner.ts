@@ -181,7 +181,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
     // Idle, ask the one-statement probe first; busy (the last claim found work), claim directly.
     if (!this.#lastTickBusy) {
       // The same statement tells whether a lease expired, so an idle watchdog needs no query of its own.
-      const probe = await probeWork(this.#db.sql, names);
+      const probe = await probeWork(this.#db.sql, names, this.options.namespace);
       this.#expiryCheckedAt = performance.now();
       if (probe.expired) void this.#watchdog(true);
       if (!probe.due) return 'idle';
@@ -190,7 +190,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
     this.#claiming = true;
     let claimed: ClaimedExecution[];
     try {
-      claimed = await claimExecutions(this.#db.sql, { owner: this.id, workflows: names, limit: free, leaseTtlMs: this.options.leaseTtlMs });
+      claimed = await claimExecutions(this.#db.sql, { owner: this.id, workflows: names, limit: free, leaseTtlMs: this.options.leaseTtlMs, namespace: this.options.namespace });
     } finally {
       this.#claiming = false;
     }
