@@ -3,7 +3,7 @@
  * does), loads workflow modules, starts a runner and stops it on SIGTERM/SIGINT.
  *   LEASEFLOW_DB_URL, LEASEFLOW_WORKFLOWS (module or directory), LEASEFLOW_CONCURRENCY,
  *   LEASEFLOW_LEASE_TTL, LEASEFLOW_POLL_INTERVAL, LEASEFLOW_DRAIN_TIMEOUT, LEASEFLOW_POOL_MAX,
- *   LEASEFLOW_SCHEDULE_CHECK_INTERVAL, LOG_LEVEL, LEASEFLOW_PAYLOAD_{KEYS,KEY_ID,COMPRESSION} (codec-env.ts),
+ *   LEASEFLOW_SCHEDULE_CHECK_INTERVAL, LEASEFLOW_NAMESPACE, LOG_LEVEL, LEASEFLOW_PAYLOAD_{KEYS,KEY_ID,COMPRESSION} (codec-env.ts),
  *   LEASEFLOW_{LOCK_WAIT,IDLE_TRANSACTION,WAIT,NET_READ,NET_WRITE}_TIMEOUT_S (MySQL-family session timeouts)
 
  *   LEASEFLOW_METRICS_PORT / LEASEFLOW_DASHBOARD_PORT (+ LEASEFLOW_REPLICA_INDEX − 1), LEASEFLOW_DASHBOARD_TOKEN
@@ -23,6 +23,7 @@ export async function runRunnerProcess(env: NodeJS.ProcessEnv = process.env): Pr
   const options: RunnerOptions = {
     db: env.LEASEFLOW_DB_URL,
     codecs: codecsFromEnv(env),
+    namespace: env.LEASEFLOW_NAMESPACE || undefined,
     workflows,
     logger,
     concurrency: env.LEASEFLOW_CONCURRENCY ? Number(env.LEASEFLOW_CONCURRENCY) : undefined,

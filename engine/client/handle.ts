@@ -10,6 +10,7 @@ import { toMs, type Duration } from '../duration';
 import { ExecutionFinishedError, ExecutionNotFoundError, recordError, reviveError, TerminatedError, TimeoutError, ValidationError, WorkflowContinuedAsNewError, WorkflowFailedError, type RecordedError } from '../errors';
 import { resumeExecution, terminateExecution } from '../store/operator';
 import { UndecodablePayload } from '../codec/types';
+import { localKey, localKeyOrNull } from '../namespace/keys';
 import { findExecution, wakeExecution } from '../store/executions';
 import { cancelInTx } from '../store/cancel';
 import { loadHistory } from '../store/events';
@@ -47,9 +48,14 @@ export class WorkflowHandle<O = unknown> {
   #binding: HandleBinding | undefined;
 
   /** @internal use client.start / client.getHandle */
-  constructor(db: Database, executionId: string, payloadLimit: number, binding?: HandleBinding) {
+  /** The id as stored (namespace prefix included; see engine/namespace). */
+  readonly #stored: string;
+
+  /** `storedId`: the id as stored (with its namespace prefix); `executionId` is the caller's id. */
+  constructor(db: Database, storedId: string, payloadLimit: number, binding?: HandleBinding) {
     this.#db = db;
-    this.executionId = executionId;
+    this.#stored = storedId;
+    this.executionId = localKey(storedId);
     this.#payloadLimit = payloadLimit;
     this.#binding = binding ? { ...binding } : undefined;
     this.runId = binding?.runId;
@@ -57,7 +63,7 @@ export class WorkflowHandle<O = unknown> {
 
   /** A handle on the same id that follows its latest run (whatever run holds the id when used). */
   latest(): WorkflowHandle<O> {
-    return new WorkflowHandle<O>(this.#db, this.executionId, this.#payloadLimit);
+    return new WorkflowHandle<O>(this.#db, this.#stored, this.#payloadLimit);
   }
 
   /**
@@ -69,7 +75,7 @@ export class WorkflowHandle<O = unknown> {
     const deadline = timeoutMs === undefined ? Infinity : Date.now() + timeoutMs;
     const ch = notifier(this.#db.url);
     let wake: (() => void) | undefined;
-    const onFinished = (id: string) => { if (id === this.executionId || id.startsWith(`${this.executionId}#`)) wake?.(); };
+    const onFinished = (id: string) => { if (id === this.#stored || id.startsWith(`${this.#stored}#`)) wake?.(); };
     ch.on('finished', onFinished);
     try {
       let delay = 10;
@@ -115,7 +121,7 @@ export class WorkflowHandle<O = unknown> {
     if (outcome.kind === 'finished') throw new ExecutionFinishedError(this.executionId, outcome.status);
     const cancelledNow = outcome.kind === 'cancelled';
     const ch = notifier(this.#db.url);
-    if (cancelledNow) ch.emit('finished', this.executionId);
+    if (cancelledNow) ch.emit('finished', this.#stored);
     ch.emit('work');
   }
 
@@ -153,12 +159,13 @@ export class WorkflowHandle<O = unknown> {
     const [input, output, error, customStatus] = await Promise.all([door.decodeForDisplay(rec.input), door.decodeForDisplay(rec.output),
       rec.error ? door.decodeForDisplay(rec.error) : null, door.decodeForDisplay(rec.customStatus)]);
     return {
-      id: rec.id, runId: rec.runId, runNumber: rec.runNumber, firstRunId: rec.firstRunId, continuedFrom: rec.continuedFrom, previousRuns: before,
+      id: localKey(rec.id), runId: rec.runId, runNumber: rec.runNumber, firstRunId: rec.firstRunId, continuedFrom: rec.continuedFrom,
+      previousRuns: before.map((r) => ({ ...r, executionId: localKey(r.executionId) })),
       workflowName: rec.workflowName, workflowVersion: rec.workflowVersion, status: rec.status,
       input, output, error: error instanceof UndecodablePayload ? { name: 'UndecodablePayload', message: error.description } : (error as RecordedError | null),
-      customStatus, waitingFor: rec.waitFor, templateKey: rec.templateKey, admitted: rec.admitted,
+      customStatus, waitingFor: rec.waitFor, templateKey: localKeyOrNull(rec.templateKey), admitted: rec.admitted,
       attempts: rec.attempt, leaseToken: rec.leaseToken, leaseHolder: holder ? { owner: holder.owner, expiresAt: holder.expiresAt } : null,
-      parentId: rec.parentId, cancelRequested: rec.cancelReason, pendingSignals: pending, undeliveredSignals: undelivered, servedByLiveRunner: served,
+      parentId: localKeyOrNull(rec.parentId), cancelRequested: rec.cancelReason, pendingSignals: pending, undeliveredSignals: undelivered, servedByLiveRunner: served,
       availableAt: rec.availableAt, createdAt: rec.createdAt, startedAt: rec.startedAt, finishedAt: rec.finishedAt, updatedAt: rec.updatedAt,
     };
   }
@@ -183,10 +190,10 @@ export class WorkflowHandle<O = unknown> {
     const b = this.#binding;
     let rec: ExecutionRecord | null;
     if (!b) {
-      rec = await findExecution(q, sql, this.executionId, forUpdate);
+      rec = await findExecution(q, sql, this.#stored, forUpdate);
     } else {
       rec = await findRun(q, sql, b.runId, forUpdate);
-      if (rec && !isRunOf(rec, this.executionId)) rec = null;
+      if (rec && !isRunOf(rec, this.#stored)) rec = null;
       if (rec && rec.status === 'continued' && !b.strict) {
         b.firstRunId ??= rec.firstRunId;
         // The head may continue again while we look: follow it until it stays put.

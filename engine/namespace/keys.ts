@@ -53,3 +53,22 @@ export function localKey(stored: string): string {
 export function localKeyOrNull(stored: string | null): string | null {
   return stored === null ? null : localKey(stored);
 }
+
+/** The stored key of a validated caller key, refused when the namespace makes it longer than `max`. */
+export function storedKey(ns: string, key: string, max: number, what: string): string {
+  const stored = nsKey(ns, key);
+  if (stored !== key && [...stored].length > max) {
+    throw new ValidationError(`${what} "${key}" is too long in namespace "${ns}": namespace, separator and ${what} together may be at most ${max} characters`, 'id');
+  }
+  return stored;
+}
+
+/** A prepared start's flow keys (dedup, debounce) moved into namespace `ns`. */
+export function inNamespace<T extends { dedup: { key: string } | null; debounce: { key: string } | null }>(ns: string, p: T): T {
+  if (ns === DEFAULT_NAMESPACE) return p;
+  return {
+    ...p,
+    dedup: p.dedup && { ...p.dedup, key: nsKey(ns, p.dedup.key) },
+    debounce: p.debounce && { ...p.debounce, key: nsKey(ns, p.debounce.key) },
+  };
+}

@@ -153,6 +153,8 @@ export async function cancelUnstarted(q: SqlRunner, store: SqlStore, id: string,
 
 /** Filter of `list`. */
 export interface ListFilter {
+  /** Only this namespace (the `namespace` column). */
+  namespace?: string;
   status?: ExecutionStatus | ExecutionStatus[];
   workflow?: string;
   parentId?: string;
@@ -175,6 +177,7 @@ export async function listExecutions(q: SqlRunner, store: SqlStore, f: ListFilte
     where.push('status IN (?)');
     params.push(list);
   }
+  if (f.namespace !== undefined) { where.push('namespace = ?'); params.push(f.namespace); }
   if (f.workflow !== undefined) { where.push('workflow_name = ?'); params.push(f.workflow); }
   if (f.parentId !== undefined) { where.push('parent_id = ?'); params.push(f.parentId); }
   if (f.templateKey !== undefined) { where.push('template_key = ?'); params.push(f.templateKey); }

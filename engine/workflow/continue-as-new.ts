@@ -4,6 +4,7 @@
  * itself is ONE fenced transaction (store/continue-as-new.ts), so a holder that lost its lease
  * commits nothing and the run it could not end is resumed elsewhere as usual.
  */
+import { namespaceOf, nsKeyOrNull } from '../namespace/keys';
 import { LeaseLostError, NonDeterminismError, ValidationError } from '../errors';
 import { MAX_EXECUTION_ID_LENGTH } from '../store/entities';
 import { encodeValue } from '../serialization';
@@ -28,7 +29,7 @@ export function prepareContinuation(session: ExecutionSession, input: unknown) {
     // JSON now (a bad input throws at the call); the codec chain and the size limit in continueAsNew.
     input: encodeValue(input, `input of continueAsNew of "${def.name}"`, session.payloads.active ? Number.POSITIVE_INFINITY : session.payloadLimitBytes),
     workflowVersion: def.version,
-    templateKey: templateKeyFor(def, input),
+    templateKey: nsKeyOrNull(namespaceOf(session.record.id), templateKeyFor(def, input)),
     templateLimit: def.template?.limit ?? null,
   };
 }

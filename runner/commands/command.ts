@@ -58,6 +58,12 @@ export function printJson(io: Io, value: unknown): void {
 }
 
 let codecs: readonly PayloadCodec[] = [];
+let namespace: string | undefined;
+
+/** The namespace clients opened by commands are bound to (--namespace, else LEASEFLOW_NAMESPACE). */
+export function useNamespace(ns: string | undefined): void {
+  namespace = ns === '' ? undefined : ns;
+}
 
 /** The codec chain stores opened by commands use (runner/codec-env.ts, from the environment). */
 export function useCodecs(chain: readonly PayloadCodec[]): void {
@@ -81,7 +87,7 @@ export async function openStore(url: string): Promise<Database> {
 export async function withClient<T>(url: string, fn: (client: Client, db: Database) => Promise<T>): Promise<T> {
   const db = await openStore(url);
   try {
-    const client = await createClient({ db });
+    const client = await createClient({ db, namespace });
     try {
       return await fn(client, db);
     } finally {
