@@ -8,7 +8,7 @@
  * the order applied, `id` or `id/tag`. JSON text never starts with `~`, so plain rows (written
  * before codecs were configured, or by a stage that declined) stay readable and need no marker.
  */
-import { encodeRecordedError } from '../error-size';
+import { encodeRecordedError, ERROR_HARD_LIMIT_BYTES } from '../error-size';
 import { PayloadCodecError, SerializationError, ValidationError, type RecordedError } from '../errors';
 import { encodeValue } from '../serialization';
 import { TOKEN, UndecodablePayload, type PayloadCodec } from './types';
@@ -66,8 +66,10 @@ export class PayloadDoor {
   }
 
   /** An error record, cut so that its encoded form fits `limitBytes`. */
-  async encodeError(rec: RecordedError, limitBytes: number): Promise<string> {
-    if (!this.active) return encodeRecordedError(rec, limitBytes);
+  async encodeError(rec: RecordedError, limit: number): Promise<string> {
+    if (!this.active) return encodeRecordedError(rec, limit);
+    // The store's safety net re-cuts error JSON over ERROR_HARD_LIMIT_BYTES; encoded text must never reach it.
+    const limitBytes = Math.min(limit, ERROR_HARD_LIMIT_BYTES);
     // Encoding grows a payload (base64: 4/3, plus IV/tag/header); start from a budget that fits.
     for (let budget = Math.floor(limitBytes * 0.7) - 128; ; budget = Math.floor(budget / 2)) {
       const stored = await this.encodeJson(encodeRecordedError(rec, budget), 'error', Number.POSITIVE_INFINITY);
