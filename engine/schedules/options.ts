@@ -5,7 +5,7 @@
  */
 import { toMs } from '../duration';
 import { ValidationError } from '../errors';
-import { encodeValue } from '../serialization';
+import { decodeValue, encodeValue } from '../serialization';
 import { MAX_SCHEDULE_ID_LENGTH } from '../store/entities';
 import type { ScheduleDefinitionFields, ScheduleRecord } from '../store/schedules';
 import { templateKeyOf, validateWorkflowName, type WorkflowDefinition } from '../workflow/define-workflow';
@@ -74,13 +74,14 @@ export function resolveScheduleDefinition(o: ScheduleUpdate, payloadLimitBytes: 
   const input = inputGiven || !base ? encodeValue(o.input, `input of schedule for "${workflowName}"`, payloadLimitBytes) : base.input;
   const keepTemplate = base && !workflowGiven && !inputGiven;
   // The template key is a function of the input: a new workflow keeps the stored input.
-  const inputValue = inputGiven || !base ? o.input : baseInput;
+  // `baseInput`: the stored input decoded by the caller (the codec chain is async); plain JSON is read here.
+  const inputValue = () => (inputGiven || !base ? o.input : baseInput !== undefined ? baseInput : decodeValue(base.input));
   return {
     spec,
     fields: {
       workflowName,
       workflowVersion: def?.version ?? (keepTemplate ? base.workflowVersion : 1),
-      templateKey: keepTemplate ? base.templateKey : templateKeyOf(def, inputValue),
+      templateKey: keepTemplate ? base.templateKey : templateKeyOf(def, inputValue()),
       templateLimit: keepTemplate ? base.templateLimit : def?.template?.limit ?? null,
       input,
       cron: spec.kind === 'cron' ? spec.cron : null,
