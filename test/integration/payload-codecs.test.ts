@@ -10,10 +10,11 @@ import { randomBytes } from 'node:crypto';
 import { describeEachDb } from '../helpers/db';
 import { drive } from '../helpers/engine';
 import {
-  aesGcmCodec, compressionCodec, createClient, defineWorkflow, openDatabase, PayloadCodecError, SerializationError, UndecodablePayload,
+  aesGcmCodec, compressionCodec, createClient, createInspector, defineWorkflow, openDatabase, PayloadCodecError, SerializationError, UndecodablePayload,
   WorkflowFailedError, type Database, type PayloadCodec,
 } from '../../engine';
 import { runCli } from '../../runner/cli';
+import { executionDetail } from '../../dashboard/api';
 import type { Io } from '../../runner/commands/command';
 
 const K1 = randomBytes(32);
@@ -112,6 +113,12 @@ describeEachDb(__filename, 'payload codecs', (ctx) => {
     expect(d.input).toBeInstanceOf(UndecodablePayload);
     expect(String(d.input)).toBe('encrypted (key k2)');
     expect(JSON.stringify(d.input)).toBe('"encrypted (key k2)"');
+    // The dashboard's API (over client and inspector) shows the same, without failing.
+    const inspector = await createInspector(ctx.db);
+    const detail = JSON.stringify(await executionDetail({ client: plain, inspector }, 'pc-nokey'));
+    expect(detail).toContain('"input":"encrypted (key k2)"');
+    expect(detail).not.toContain(SECRET.childIn);
+    await inspector.close();
     // A process with key 1 only: same display (it lacks k2).
     const only1 = await createClient({ db: enc1 });
     expect(String((await only1.getHandle('pc-nokey').describe()).input)).toBe('encrypted (key k2)');
@@ -140,6 +147,22 @@ describeEachDb(__filename, 'payload codecs', (ctx) => {
     await c2c.close();
     await only1.close();
     await plain.close();
+  });
+
+  test('a signal encrypted with a key the runner lacks parks the execution with PayloadCodecError (no crash, no plaintext fallback)', async () => {
+    const waiter = defineWorkflow({ name: 'pc-waiter' }, async (wctx) => wctx.waitForSignal('in'));
+    const c1 = await createClient({ db: enc1 });
+    const h = await c1.start(waiter, null, { id: 'pc-sig-k2' });
+    await drive(enc1, [waiter]);
+    expect((await h.describe()).status).toBe('waiting');
+    const c2 = await createClient({ db: enc2 });
+    await c2.getHandle('pc-sig-k2').signal('in', { s: SECRET.signal });
+    await drive(enc1, [waiter]); // this runner has k1 only
+    const failed = await h.result({ timeout: '5s' }).catch((e: unknown) => e);
+    expect(failed).toBeInstanceOf(WorkflowFailedError);
+    expect((failed as WorkflowFailedError).cause).toMatchObject({ code: 'PAYLOAD_CODEC', message: expect.stringContaining('k2') });
+    await c1.close();
+    await c2.close();
   });
 
   test('the size limit applies to the encoded payload, and says so; nothing is written', async () => {
