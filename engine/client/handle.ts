@@ -47,11 +47,10 @@ export class WorkflowHandle<O = unknown> {
   #payloadLimit: number;
   #binding: HandleBinding | undefined;
 
-  /** @internal use client.start / client.getHandle */
   /** The id as stored (namespace prefix included; see engine/namespace). */
   readonly #stored: string;
 
-  /** `storedId`: the id as stored (with its namespace prefix); `executionId` is the caller's id. */
+  /** @internal use client.start / client.getHandle. `storedId` has its namespace prefix; `executionId` is the caller's id. */
   constructor(db: Database, storedId: string, payloadLimit: number, binding?: HandleBinding) {
     this.#db = db;
     this.#stored = storedId;

@@ -4,7 +4,8 @@
  * A parent's cancellation cancels its unfinished children unless started with
  * `onParentCancel: 'abandon'`.
  */
-import { localKey, namespaceOf, nsKey } from '../namespace/keys';
+import { localKey, namespaceOf, nsKey, storedKey } from '../namespace/keys';
+import { MAX_EXECUTION_ID_LENGTH } from '../store/entities';
 import { LeaseflowError, recordError, reviveError, ValidationError, WorkflowIdConflictError, type RecordedError } from '../errors';
 import { decodeValue, encodeValue } from '../serialization';
 import { isDuplicateKeyError } from '../store/executions';
@@ -27,6 +28,7 @@ export function startChildCommand<I, O>(s: ExecutionSession, shielded: boolean, 
   const json = encodeValue(input, what, s.payloads.active ? Number.POSITIVE_INFINITY : s.payloadLimitBytes); // the limit applies to the encoded form
   // A child lives in its parent's namespace: its id, given or derived from the parent's, and its keys.
   const ns = namespaceOf(s.record.id);
+  const givenId = options.id === undefined ? undefined : storedKey(ns, options.id, MAX_EXECUTION_ID_LENGTH - 20, 'child id');
   const templateKey = workflow.template ? nsKey(ns, validateTemplateKey(workflow.template.key(input), workflow.name)) : null;
   const abandon = options.onParentCancel === 'abandon';
   const handle = (childId: string): ChildHandle<O> => ({ executionId: localKey(childId), result: () => childResultCommand<O>(s, shielded, childId) });
@@ -34,7 +36,7 @@ export function startChildCommand<I, O>(s: ExecutionSession, shielded: boolean, 
     shielded,
     fromRecord: (ev) => ({ ok: true, value: handle(decodeValue<{ childId: string }>(ev.payload).childId) }),
     start: async (c) => {
-      const childId = options.id !== undefined ? nsKey(ns, options.id) : defaultChildId(s.record, c.seq);
+      const childId = givenId ?? defaultChildId(s.record, c.seq);
       const child: NewExecution = {
         id: childId, workflowName: workflow.name, workflowVersion: workflow.version, templateKey,
         templateLimit: workflow.template?.limit ?? null, input: await s.payloads.encodeJson(json, what, s.payloadLimitBytes), parentId: s.record.id, parentSeq: c.seq, delayMs: 0,
