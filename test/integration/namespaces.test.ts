@@ -6,7 +6,7 @@
  */
 import { describeEachDb } from '../helpers/db';
 import {
-  createClient, createRunner, defineWorkflow, ExecutionNotFoundError, runUntilIdle, ScheduleNotFoundError, ValidationError, type Client,
+  createClient, createRunner, defineWorkflow, DistributedLockManager, ExecutionNotFoundError, runUntilIdle, ScheduleNotFoundError, ValidationError, type Client,
 } from '../../engine';
 import { runCli } from '../../runner/cli';
 import type { Io } from '../../runner/commands/command';
@@ -138,6 +138,25 @@ describeEachDb(__filename, 'namespaces', (ctx) => {
     expect((await a.getHandle(fired.started[0]).describe()).status).toBe('queued');
     await drive(a, 'alpha');
     expect(await a.getHandle(fired.started[0]).result({ timeout: '10s' })).toBe(10);
+  });
+
+  test('lock keys of DistributedLockManager are per namespace', async () => {
+    const la = new DistributedLockManager(ctx.db, { namespace: 'alpha' });
+    const lb = new DistributedLockManager(ctx.db, { namespace: 'beta' });
+    const ld = new DistributedLockManager(ctx.db);
+    const ga = await la.lock({ lockKey: 'invoice-9', owner: 'worker-a', ttl: '1m' });
+    const gb = await lb.tryLock({ lockKey: 'invoice-9', owner: 'worker-b', ttl: '1m' });
+    expect(ga.lockKey).toBe('invoice-9');
+    expect(gb).toMatchObject({ lockKey: 'invoice-9', owner: 'worker-b' });
+    expect(await ld.isLocked('invoice-9')).toBe(false);
+    expect((await la.inspect('invoice-9'))?.owner).toBe('worker-a');
+    expect((await la.list()).map((g) => [g.lockKey, g.owner])).toEqual([['invoice-9', 'worker-a']]);
+    await expect(la.unlock('invoice-9', 'worker-b')).rejects.toMatchObject({ code: 'LOCK_NOT_HELD' });
+    await expect(la.lock({ lockKey: 'invoice-9', owner: 'worker-c', ttl: '1m' })).rejects.toMatchObject({ code: 'LOCK_TIMEOUT', lockKey: 'invoice-9' });
+    await la.unlock('invoice-9', 'worker-a');
+    expect((await lb.inspect('invoice-9'))?.owner).toBe('worker-b');
+    await lb.unlock('invoice-9', 'worker-b');
+    await expect(ld.lock({ lockKey: 'alpha\u001finvoice-9', owner: 'x', ttl: '1m' })).rejects.toBeInstanceOf(ValidationError);
   });
 
   test('bad namespaces and ids carrying the separator are refused before anything is written', async () => {
