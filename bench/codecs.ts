@@ -15,7 +15,7 @@ async function run(name: string, door: PayloadDoor, value: unknown, n: number) {
   for (let i = 0; i < n; i++) await door.decodeValue(await door.encodeValue(value, 'x', 1 << 24));
   const us = ((performance.now() - t0) * 1000) / n;
   const size = Buffer.byteLength((await door.encodeValue(value, 'x', 1 << 24)) ?? '');
-  console.log(JSON.stringify({ codec: name, json_bytes: JSON.stringify(value).length, stored_bytes: size, us_per_roundtrip: +us.toFixed(1) }));
+  process.stdout.write(`${JSON.stringify({ codec: name, json_bytes: JSON.stringify(value).length, stored_bytes: size, us_per_roundtrip: +us.toFixed(1) })}\n`);
 }
 
 /** Every case, one JSON line each. */
