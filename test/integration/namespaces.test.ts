@@ -6,9 +6,10 @@
  */
 import { describeEachDb } from '../helpers/db';
 import {
-  createClient, createRunner, defineWorkflow, DistributedLockManager, ExecutionNotFoundError, runUntilIdle, ScheduleNotFoundError, ValidationError, type Client,
+  createClient, createInspector, createRunner, defineWorkflow, DistributedLockManager, ExecutionNotFoundError, runUntilIdle, ScheduleNotFoundError, ValidationError, type Client,
 } from '../../engine';
 import { runCli } from '../../runner/cli';
+import { executionDetail } from '../../dashboard/api';
 import type { Io } from '../../runner/commands/command';
 
 const echo = defineWorkflow({ name: 'ns-echo' }, async (wctx, input: { v: string }) => {
@@ -138,6 +139,23 @@ describeEachDb(__filename, 'namespaces', (ctx) => {
     expect((await a.getHandle(fired.started[0]).describe()).status).toBe('queued');
     await drive(a, 'alpha');
     expect(await a.getHandle(fired.started[0]).result({ timeout: '10s' })).toBe(10);
+  });
+
+  test("the dashboard's execution detail (client + inspector) is bound to one namespace", async () => {
+    await a.start(echo, { v: 'dash' }, { id: 'dash-1' });
+    await a.getHandle('dash-1').signal('go', 'pending');
+    const ia = await createInspector(ctx.db, { namespace: 'alpha' });
+    const id = await createInspector(ctx.db);
+    try {
+      const detail = await executionDetail({ client: a, inspector: ia }, 'dash-1') as { description: { id: string }; pendingSignals: unknown[] };
+      expect(detail.description.id).toBe('dash-1');
+      expect(detail.pendingSignals).toHaveLength(1);
+      await expect(executionDetail({ client: d, inspector: id }, 'dash-1')).rejects.toBeInstanceOf(ExecutionNotFoundError);
+      expect(await id.pendingSignals('dash-1')).toEqual([]);
+    } finally {
+      await ia.close();
+      await id.close();
+    }
   });
 
   test('lock keys of DistributedLockManager are per namespace', async () => {
