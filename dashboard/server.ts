@@ -27,6 +27,8 @@ export interface DashboardOptions {
   /** Live refresh period. @default 1000 */
   tickMs?: number;
   logger?: Logger;
+  /** The namespace whose executions the list and detail views show (cluster views are store-wide). @default 'default' */
+  namespace?: string;
 }
 
 /** A running dashboard. */
@@ -51,8 +53,8 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Da
   const log = (options.logger ?? silentLogger()).child({ component: 'dashboard' });
   const owned = typeof options.db !== 'object';
   const db = typeof options.db === 'object' ? options.db : await openDatabase(options.db, { logger: log });
-  const client = await createClient({ db, logger: log });
-  const inspector = await createInspector(db);
+  const client = await createClient({ db, logger: log, namespace: options.namespace });
+  const inspector = await createInspector(db, { namespace: options.namespace });
   // Its own inspector: lease moves are reported once per inspector, and they belong to the live view.
   const metricsInspector = await createInspector(db);
   const metrics = createClusterMetrics(metricsInspector);

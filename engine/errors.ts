@@ -317,3 +317,10 @@ export class TransactionScopeError extends LeaseflowError {
     super('TRANSACTION_SCOPE', message);
   }
 }
+
+/** A stored payload could not be encoded or decoded by the codec chain (missing key, unknown codec, tampered data). */
+export class PayloadCodecError extends LeaseflowError {
+  constructor(message: string, readonly codecId: string | null, readonly keyId: string | null = null, options?: { cause?: unknown }) {
+    super('PAYLOAD_CODEC', message, options);
+  }
+}

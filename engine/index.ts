@@ -38,7 +38,7 @@ export {
   LeaseflowError, StoreUnavailableError, StoreAuthError, DatabaseNotFoundError, LockTimeoutError, WorkflowAlreadyRunningError, LockNotHeldError, LeaseLostError, ValidationError,
   SerializationError, NonDeterminismError, WorkflowIdConflictError, UnknownWorkflowError, ExecutionNotFoundError,
   ExecutionFinishedError, ExecutionNotResumableError, TerminatedError, CancelledError, TimeoutError, WorkflowFailedError, WorkflowContinuedAsNewError, CompensationError, NonRetryableError,
-  ScheduleNotFoundError, ScheduleAlreadyExistsError, ForkPointNotFoundError, type RecordedError, type Divergence,
+  ScheduleNotFoundError, ScheduleAlreadyExistsError, ForkPointNotFoundError, PayloadCodecError, type RecordedError, type Divergence,
   TransactionUnsupportedError, TransactionDatabaseMismatchError, TransactionScopeError,
 } from './errors';
 export type { TransactionOptions, TransactionContext } from './transactions/transaction-command';
@@ -47,6 +47,9 @@ export type { EnqueueOptions } from './transactions/outbox';
 export { toMs, formatMs, type Duration } from './duration';
 export { createLogger, silentLogger, type Logger } from './logger';
 export { DEFAULT_PAYLOAD_LIMIT_BYTES } from './serialization';
+export { UndecodablePayload, type PayloadCodec } from './codec/types';
+export { aesGcmCodec, type AesGcmCodecOptions } from './codec/aes-gcm';
+export { compressionCodec, type CompressionCodecOptions } from './codec/compression';
 
 export { createInspector, type Inspector, type InspectorOptions, type ClusterSnapshot, type RunnerView, type LeaseView, type TemplateView } from './inspect/inspector';
 export type { LeaseMove } from './inspect/lease-moves';

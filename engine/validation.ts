@@ -25,6 +25,7 @@ export function checkStorableText(value: unknown, what: string, field: string, m
   if (typeof value !== 'string') throw new ValidationError(`${what} must be a string (got ${value === null ? 'null' : typeof value})`, field);
   if (value.length === 0) throw new ValidationError(`${what} must not be empty`, field);
   if (value.includes('\0')) throw new ValidationError(`${what} must not contain U+0000 (NUL)`, field);
+  if (value.includes('\u001f')) throw new ValidationError(`${what} must not contain U+001F (it separates a namespace from a key)`, field);
   if (/\p{Surrogate}/u.test(value)) throw new ValidationError(`${what} contains a lone UTF-16 surrogate (half a character)`, field);
   const length = [...value].length;
   if (length > max) throw new ValidationError(`${what} is ${length} characters long; the limit is ${max}`, field);

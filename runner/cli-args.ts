@@ -39,6 +39,7 @@ export interface ParsedArgs {
 /** Options every command accepts. */
 export const GLOBAL_OPTIONS: OptionSpec = {
   db: { type: 'string', arg: 'URL', description: 'store URL (else LEASEFLOW_DB_URL, else sqlite:./.leaseflow/leaseflow.db)' },
+  namespace: { type: 'string', arg: 'NS', description: 'namespace of ids, keys and schedules (else LEASEFLOW_NAMESPACE, else default)' },
   help: { type: 'boolean', short: 'h', description: 'show help' },
 };
 

@@ -5,9 +5,10 @@
  */
 import { LeaseflowError } from '../engine';
 import { helpText, parseArgs, UsageError } from './cli-args';
-import { NotMigratedError, type Io } from './commands/command';
+import { NotMigratedError, useCodecs, useNamespace, type Io } from './commands/command';
 import { COMMANDS, findCommand } from './commands';
 import { exitCodeOf, EXIT } from './exit-codes';
+import { codecsFromEnv } from './codec-env';
 
 export { COMMANDS } from './commands';
 
@@ -55,6 +56,8 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
       io.out(helpText(command.usage, command.description, command.options));
       return 0;
     }
+    useNamespace(typeof args.options.namespace === 'string' ? args.options.namespace : io.env.LEASEFLOW_NAMESPACE);
+    useCodecs(codecsFromEnv(io.env)); // LEASEFLOW_PAYLOAD_KEYS: decode (and encode) payloads like the runners
     return (await command.run(args, io)) ?? 0;
   } catch (err) {
     io.err(`leaseflow: ${errorLine(err)}\n`);

@@ -24,7 +24,7 @@ export async function startExtras(runner: Runner, env: NodeJS.ProcessEnv, logger
     // Loaded on use: commands and runners that serve no dashboard do not pay for it.
     const { startDashboard } = (require('../dashboard/server') as typeof import('../dashboard/server'));
     const dashboard = await startDashboard({
-      db: runner.db, port: Number(env.LEASEFLOW_DASHBOARD_PORT) + offset, host: env.LEASEFLOW_DASHBOARD_HOST, token: env.LEASEFLOW_DASHBOARD_TOKEN, logger,
+      db: runner.db, namespace: runner.options.namespace, port: Number(env.LEASEFLOW_DASHBOARD_PORT) + offset, host: env.LEASEFLOW_DASHBOARD_HOST, token: env.LEASEFLOW_DASHBOARD_TOKEN, logger,
     });
     closers.push(() => dashboard.close());
     out.dashboardUrl = dashboard.loginUrl;

@@ -4,11 +4,13 @@
  *   LEASEFLOW_DB_URL, LEASEFLOW_WORKFLOWS (module or directory), LEASEFLOW_CONCURRENCY,
  *   LEASEFLOW_LEASE_TTL, LEASEFLOW_POLL_INTERVAL, LEASEFLOW_DRAIN_TIMEOUT, LEASEFLOW_POOL_MAX,
  *   LEASEFLOW_SCHEDULE_CHECK_INTERVAL, LOG_LEVEL, LEASEFLOW_BUILD_ID, LEASEFLOW_COMPATIBLE_BUILDS (comma-separated),
+ *   LEASEFLOW_NAMESPACE, LEASEFLOW_PAYLOAD_{KEYS,KEY_ID,COMPRESSION} (codec-env.ts),
  *   LEASEFLOW_{LOCK_WAIT,IDLE_TRANSACTION,WAIT,NET_READ,NET_WRITE}_TIMEOUT_S (MySQL-family session timeouts)
 
  *   LEASEFLOW_METRICS_PORT / LEASEFLOW_DASHBOARD_PORT (+ LEASEFLOW_REPLICA_INDEX − 1), LEASEFLOW_DASHBOARD_TOKEN
  */
 import { createLogger, createRunner, type RunnerOptions } from '../engine';
+import { codecsFromEnv } from './codec-env';
 import { startExtras } from './extras';
 import { loadWorkflows, moduleBuildIds } from './load-workflows';
 import { handleSignals } from './signals';
@@ -21,6 +23,8 @@ export async function runRunnerProcess(env: NodeJS.ProcessEnv = process.env): Pr
   const workflows = await loadWorkflows(env.LEASEFLOW_WORKFLOWS ?? './workflows');
   const options: RunnerOptions = {
     db: env.LEASEFLOW_DB_URL,
+    codecs: codecsFromEnv(env),
+    namespace: env.LEASEFLOW_NAMESPACE || undefined,
     workflows,
     logger,
     concurrency: env.LEASEFLOW_CONCURRENCY ? Number(env.LEASEFLOW_CONCURRENCY) : undefined,

@@ -10,7 +10,9 @@ import { toMs } from '../duration';
 import { uuidv7 } from '../uuid7';
 import { ValidationError, WorkflowIdConflictError } from '../errors';
 import { silentLogger } from '../logger';
-import { DEFAULT_PAYLOAD_LIMIT_BYTES, decodeValue, encodeValue } from '../serialization';
+import { DEFAULT_PAYLOAD_LIMIT_BYTES } from '../serialization';
+import type { PayloadCodec } from '../codec/types';
+import { inNamespace, localKey, localKeyOrNull, nsKey, storedKey, validateNamespace } from '../namespace/keys';
 import { resolveDatabase, type Database, type DbInput } from '../store/database';
 import { findExecution, isDuplicateKeyError, listExecutions } from '../store/executions';
 import { archiveRun, findRun } from '../store/runs';
@@ -24,7 +26,8 @@ import { outboxRow, startInCallerTransaction } from '../transactions/outbox';
 import { createScheduleClient } from '../schedules/client';
 import type { ScheduleClient } from '../schedules/types';
 import { WorkflowHandle } from './handle';
-import { validateDelayMs, validateDueAtMs, validateExecutionId, validateExecutionIdForRead } from '../validation';
+import { MAX_NAME_LENGTH } from '../store/entities';
+import { MAX_START_ID_LENGTH, validateDelayMs, validateDueAtMs, validateExecutionId, validateExecutionIdForRead } from '../validation';
 import type { GetHandleOptions, ListOptions, ListPage, StartOptions } from './types';
 
 /** Longest id a caller may choose (room is kept for `#n` archive suffixes and child ids). */
@@ -34,6 +37,10 @@ export { MAX_START_ID_LENGTH, validateExecutionId } from '../validation';
 export interface ClientOptions {
   /** A store URL or an opened handle. @default the embedded SQLite file */
   db?: DbInput;
+  /** The namespace every id, key and schedule of this client lives in (engine/namespace). @default 'default' */
+  namespace?: string;
+  /** Payload codecs when `db` is a URL (with an opened Database, give them to `openDatabase`). */
+  codecs?: readonly PayloadCodec[];
   logger?: Logger;
   /** Size limit of inputs and signal payloads. @default 2 MiB */
   payloadLimitBytes?: number;
@@ -42,6 +49,8 @@ export interface ClientOptions {
 /** The client. */
 export interface Client {
   readonly db: Database;
+  /** The namespace this client is bound to ('default' unless given). */
+  readonly namespace: string;
   start<I, O>(workflow: WorkflowDefinition<I, O>, input: I, options?: StartOptions): Promise<WorkflowHandle<O>>;
   start(workflow: string, input: unknown, options?: StartOptions): Promise<WorkflowHandle<unknown>>;
   /**
@@ -58,26 +67,28 @@ export interface Client {
 
 /** Create a client. */
 export async function createClient(options: ClientOptions = {}): Promise<Client> {
-  const { db, owned } = await resolveDatabase(options.db, { logger: options.logger });
+  const { db, owned } = await resolveDatabase(options.db, { logger: options.logger, codecs: options.codecs });
   const logger = (options.logger ?? silentLogger()).child({ component: 'client' });
   const limit = options.payloadLimitBytes ?? DEFAULT_PAYLOAD_LIMIT_BYTES;
+  const ns = validateNamespace(options.namespace);
   const { sql } = db;
 
   async function start(workflow: WorkflowDefinition<unknown, unknown> | string, input: unknown, opts: StartOptions = {}): Promise<WorkflowHandle<unknown>> {
     const def = typeof workflow === 'string' ? undefined : workflow;
     const name = validateWorkflowName(typeof workflow === 'string' ? workflow : workflow?.name, 'workflow');
-    const id = opts.id === undefined ? uuidv7() : validateExecutionId(opts.id);
+    const id = storedKey(ns, opts.id === undefined ? uuidv7() : validateExecutionId(opts.id), MAX_START_ID_LENGTH, 'execution id');
     const policy = opts.idReusePolicy ?? 'reject-duplicate';
     if (!['reject-duplicate', 'allow-duplicate', 'allow-duplicate-failed-only'].includes(policy)) {
       throw new ValidationError(`idReusePolicy must be reject-duplicate, allow-duplicate or allow-duplicate-failed-only (got ${String(policy)})`, 'idReusePolicy');
     }
-    const encoded = encodeValue(input, `input of workflow "${name}"`, limit);
+    const encoded = await db.payloads.encodeValue(input, `input of workflow "${name}"`, limit);
     let delayMs = opts.delay === undefined ? 0 : validateDelayMs(toMs(opts.delay, 'delay'), 'delay');
     if (opts.startAt !== undefined) {
       if (!(opts.startAt instanceof Date) || Number.isNaN(opts.startAt.getTime())) throw new ValidationError('startAt must be a valid Date', 'startAt');
       delayMs = Math.max(delayMs, validateDueAtMs(opts.startAt.getTime(), 'startAt') - Date.now());
     }
-    const templateKey = templateKeyOf(def, input);
+    const key = templateKeyOf(def, input);
+    const templateKey = key === null ? null : storedKey(ns, key, MAX_NAME_LENGTH, 'template key');
     const runId = uuidv7();
     const row: NewExecution = {
       id, runId, workflowName: name, workflowVersion: def?.version ?? 1, templateKey, templateLimit: def?.template?.limit ?? null,
@@ -89,7 +100,7 @@ export async function createClient(options: ClientOptions = {}): Promise<Client>
       if (opts.idReusePolicy !== undefined && policy !== 'reject-duplicate') throw new ValidationError('idReusePolicy cannot be combined with em', 'idReusePolicy');
       return handle(await startInCallerTransaction(sql, opts.em, { ...outboxRow(def ?? name, input, { id, delay: delayMs }, limit, row.traceContext ?? null), runId }));
     }
-    const prepared = prepareStart(def, input, row);
+    const prepared = inNamespace(ns, prepareStart(def, input, row));
     for (let attempt = 0; attempt < 5; attempt++) {
       try {
         const holder = await writeStart(sql, prepared);
@@ -104,7 +115,7 @@ export async function createClient(options: ClientOptions = {}): Promise<Client>
       if (!existing) continue; // archived meanwhile: try again
       // A chain that continued as new was started with its first run's input: compare with that.
       if (existing.continuedFrom) existing = { ...existing, input: (await findRun(sql, sql, existing.firstRunId))?.input ?? existing.input, runId: existing.firstRunId };
-      const same = existing.workflowName === name && isDeepStrictEqual(decodeValue(existing.input), decodeValue(encoded));
+      const same = existing.workflowName === name && isDeepStrictEqual(await db.payloads.decodeForDisplay(existing.input), await db.payloads.decodeValue(encoded));
       const reusable = isFinished(existing.status) && (policy === 'allow-duplicate' || (policy === 'allow-duplicate-failed-only' && existing.status !== 'completed'));
       if (reusable) {
         if (await startNextRun(row)) {
@@ -149,16 +160,17 @@ export async function createClient(options: ClientOptions = {}): Promise<Client>
       }
     }
     const rows = await listExecutions(sql, sql, {
-      status: opts.status, workflow: opts.workflow, parentId: opts.parentId, createdAfter: opts.from, createdBefore: opts.to,
-      idPrefix: opts.idPrefix, templateKey: opts.templateKey, build: opts.build,
+      namespace: ns, status: opts.status, workflow: opts.workflow, parentId: opts.parentId === undefined ? undefined : nsKey(ns, opts.parentId),
+      createdAfter: opts.from, createdBefore: opts.to, idPrefix: opts.idPrefix === undefined ? undefined : nsKey(ns, opts.idPrefix),
+      templateKey: opts.templateKey === undefined ? undefined : nsKey(ns, opts.templateKey), build: opts.build,
       limit: limitN + 1, after,
     });
     const page = rows.slice(0, limitN);
     const last = page[page.length - 1];
     return {
       executions: page.map((r) => ({
-        id: r.id, workflowName: r.workflowName, status: r.status, attempts: r.attempt, createdAt: r.createdAt,
-        finishedAt: r.finishedAt, parentId: r.parentId, templateKey: r.templateKey,
+        id: localKey(r.id), workflowName: r.workflowName, status: r.status, attempts: r.attempt, createdAt: r.createdAt,
+        finishedAt: r.finishedAt, parentId: localKeyOrNull(r.parentId), templateKey: localKeyOrNull(r.templateKey),
         workflowVersion: r.workflowVersion, startBuild: r.startBuild, lastBuild: r.lastBuild,
       })),
       nextCursor: rows.length > limitN && last ? Buffer.from(JSON.stringify({ t: last.createdAt.getTime(), id: last.id })).toString('base64url') : undefined,
@@ -169,13 +181,14 @@ export async function createClient(options: ClientOptions = {}): Promise<Client>
     db,
     start: start as Client['start'],
     getHandle: <O>(executionId: string, o: GetHandleOptions = {}) => {
-      const eid = validateExecutionIdForRead(executionId);
+      const eid = nsKey(ns, validateExecutionIdForRead(executionId));
       if (o.runId === undefined) return new WorkflowHandle<O>(db, eid, limit);
       if (typeof o.runId !== 'string' || o.runId.length === 0) throw new ValidationError('runId must be a non-empty string', 'runId');
       return new WorkflowHandle<O>(db, eid, limit, { runId: o.runId, strict: o.followContinuations === false });
     },
     list,
-    schedules: createScheduleClient(db, { payloadLimitBytes: limit, logger }),
+    namespace: ns,
+    schedules: createScheduleClient(db, { payloadLimitBytes: limit, logger, namespace: ns }),
     async close() {
       if (owned) await db.close();
     },

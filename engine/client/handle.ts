@@ -12,7 +12,8 @@ import { validateName, validateReason } from '../validation';
 import { toMs, type Duration } from '../duration';
 import { ExecutionFinishedError, ExecutionNotFoundError, recordError, reviveError, TerminatedError, TimeoutError, ValidationError, WorkflowContinuedAsNewError, WorkflowFailedError, type RecordedError } from '../errors';
 import { resumeExecution, terminateExecution } from '../store/operator';
-import { decodeValue, encodeValue } from '../serialization';
+import { UndecodablePayload } from '../codec/types';
+import { localKey, localKeyOrNull } from '../namespace/keys';
 import { findExecution, wakeExecution } from '../store/executions';
 import { cancelInTx } from '../store/cancel';
 import { loadHistory } from '../store/events';
@@ -49,10 +50,14 @@ export class WorkflowHandle<O = unknown> {
   #payloadLimit: number;
   #binding: HandleBinding | undefined;
 
-  /** @internal use client.start / client.getHandle */
-  constructor(db: Database, executionId: string, payloadLimit: number, binding?: HandleBinding) {
+  /** The id as stored (namespace prefix included; see engine/namespace). */
+  readonly #stored: string;
+
+  /** @internal use client.start / client.getHandle. `storedId` has its namespace prefix; `executionId` is the caller's id. */
+  constructor(db: Database, storedId: string, payloadLimit: number, binding?: HandleBinding) {
     this.#db = db;
-    this.executionId = executionId;
+    this.#stored = storedId;
+    this.executionId = localKey(storedId);
     this.#payloadLimit = payloadLimit;
     this.#binding = binding ? { ...binding } : undefined;
     this.runId = binding?.runId;
@@ -60,7 +65,7 @@ export class WorkflowHandle<O = unknown> {
 
   /** A handle on the same id that follows its latest run (whatever run holds the id when used). */
   latest(): WorkflowHandle<O> {
-    return new WorkflowHandle<O>(this.#db, this.executionId, this.#payloadLimit);
+    return new WorkflowHandle<O>(this.#db, this.#stored, this.#payloadLimit);
   }
 
   /**
@@ -72,7 +77,7 @@ export class WorkflowHandle<O = unknown> {
     const deadline = timeoutMs === undefined ? Infinity : Date.now() + timeoutMs;
     const ch = notifier(this.#db.url);
     let wake: (() => void) | undefined;
-    const onFinished = (id: string) => { if (id === this.executionId || id.startsWith(`${this.executionId}#`)) wake?.(); };
+    const onFinished = (id: string) => { if (id === this.#stored || id.startsWith(`${this.#stored}#`)) wake?.(); };
     ch.on('finished', onFinished);
     try {
       let delay = 10;
@@ -95,7 +100,7 @@ export class WorkflowHandle<O = unknown> {
   /** Send a signal: stored first, delivered once, in order. A finished execution → ExecutionFinishedError. */
   async signal(name: string, payload?: unknown): Promise<void> {
     validateName(name, 'signal');
-    const encoded = encodeValue(payload, `payload of signal "${name}"`, this.#payloadLimit);
+    const encoded = await this.#db.payloads.encodeValue(payload, `payload of signal "${name}"`, this.#payloadLimit);
     const { sql } = this.#db;
     await sql.tx(async (q) => {
       const rec = await this.#load(q, true);
@@ -118,7 +123,7 @@ export class WorkflowHandle<O = unknown> {
     if (outcome.kind === 'finished') throw new ExecutionFinishedError(this.executionId, outcome.status);
     const cancelledNow = outcome.kind === 'cancelled';
     const ch = notifier(this.#db.url);
-    if (cancelledNow) ch.emit('finished', this.executionId);
+    if (cancelledNow) ch.emit('finished', this.#stored);
     ch.emit('work');
   }
 
@@ -159,14 +164,18 @@ export class WorkflowHandle<O = unknown> {
       leaseHolder(sql, rec.id), pendingSignalCount(sql, rec.id), isServed(sql, rec.workflowName), undeliveredSignals(sql, sql.date, rec.id),
       rec.continuedFrom ? previousRuns(sql, rec.firstRunId, 20) : [], waitingForBuild(sql, rec),
     ]);
+    const door = this.#db.payloads;
+    const [input, output, error, customStatus] = await Promise.all([door.decodeForDisplay(rec.input), door.decodeForDisplay(rec.output),
+      rec.error ? door.decodeForDisplay(rec.error) : null, door.decodeForDisplay(rec.customStatus)]);
     return {
-      id: rec.id, runId: rec.runId, runNumber: rec.runNumber, firstRunId: rec.firstRunId, continuedFrom: rec.continuedFrom, previousRuns: before,
+      id: localKey(rec.id), runId: rec.runId, runNumber: rec.runNumber, firstRunId: rec.firstRunId, continuedFrom: rec.continuedFrom,
+      previousRuns: before.map((r) => ({ ...r, executionId: localKey(r.executionId) })),
       workflowName: rec.workflowName, workflowVersion: rec.workflowVersion, status: rec.status,
       startBuild: rec.startBuild, lastBuild: rec.lastBuild, lastVersion: rec.lastVersion, waitingForBuild: waitingFor,
-      input: decodeValue(rec.input), output: decodeValue(rec.output), error: rec.error ? decodeValue<RecordedError>(rec.error) : null,
-      customStatus: decodeValue(rec.customStatus), waitingFor: rec.waitFor, templateKey: rec.templateKey, admitted: rec.admitted,
+      input, output, error: error instanceof UndecodablePayload ? { name: 'UndecodablePayload', message: error.description } : (error as RecordedError | null),
+      customStatus, waitingFor: rec.waitFor, templateKey: localKeyOrNull(rec.templateKey), admitted: rec.admitted,
       attempts: rec.attempt, leaseToken: rec.leaseToken, leaseHolder: holder ? { owner: holder.owner, expiresAt: holder.expiresAt } : null,
-      parentId: rec.parentId, cancelRequested: rec.cancelReason, pendingSignals: pending, undeliveredSignals: undelivered, servedByLiveRunner: served,
+      parentId: localKeyOrNull(rec.parentId), cancelRequested: rec.cancelReason, pendingSignals: pending, undeliveredSignals: undelivered, servedByLiveRunner: served,
       availableAt: rec.availableAt, createdAt: rec.createdAt, startedAt: rec.startedAt, finishedAt: rec.finishedAt, updatedAt: rec.updatedAt,
     };
   }
@@ -175,8 +184,9 @@ export class WorkflowHandle<O = unknown> {
   async history(): Promise<HistoryEntry[]> {
     const rec = await this.#load();
     const events = await loadHistory(this.#db.sql, rec.id, this.#db.sql.date);
-    return events.map((e) => ({
-      seq: e.seq, kind: e.kind, name: e.name, status: e.status, value: decodeValue(e.payload),
+    const values = await Promise.all(events.map((e) => this.#db.payloads.decodeForDisplay(e.payload)));
+    return events.map((e, i) => ({
+      seq: e.seq, kind: e.kind, name: e.name, status: e.status, value: values[i],
       attempt: e.attempt, leaseToken: e.leaseToken, order: e.order, at: e.createdAt,
     }));
   }
@@ -190,10 +200,10 @@ export class WorkflowHandle<O = unknown> {
     const b = this.#binding;
     let rec: ExecutionRecord | null;
     if (!b) {
-      rec = await findExecution(q, sql, this.executionId, forUpdate);
+      rec = await findExecution(q, sql, this.#stored, forUpdate);
     } else {
       rec = await findRun(q, sql, b.runId, forUpdate);
-      if (rec && !isRunOf(rec, this.executionId)) rec = null;
+      if (rec && !isRunOf(rec, this.#stored)) rec = null;
       if (rec && rec.status === 'continued' && !b.strict) {
         b.firstRunId ??= rec.firstRunId;
         // The head may continue again while we look: follow it until it stays put.
@@ -205,12 +215,13 @@ export class WorkflowHandle<O = unknown> {
   }
 
   async #outcomeOf(rec: ExecutionRecord): Promise<O> {
-    if (rec.status === 'completed') return decodeValue<O>(rec.output);
+    const door = this.#db.payloads;
+    if (rec.status === 'completed') return door.decodeValue<O>(rec.output);
     if (rec.status === 'continued') {
-      const next = decodeValue<{ nextRunId?: string } | null>(rec.output);
+      const next = await door.decodeValue<{ nextRunId?: string } | null>(rec.output);
       throw new WorkflowContinuedAsNewError(this.executionId, rec.runId, next?.nextRunId ?? null);
     }
-    const err = rec.error ? decodeValue<RecordedError>(rec.error) : { name: 'Error', message: `execution ${rec.status}` };
+    const err = rec.error ? await door.decodeValue<RecordedError>(rec.error) : { name: 'Error', message: `execution ${rec.status}` };
     if (rec.status === 'cancelled') throw reviveError(err);
     throw new WorkflowFailedError(this.executionId, err, rec.runId);
   }

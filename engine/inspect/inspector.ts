@@ -8,9 +8,9 @@ import { resolveDatabase, type Database, type DbInput } from '../store/database'
 import { activeTemplateMembers, countByStatus, leaseStates, liveLeases, pendingSignals, queueDepth, templateQueuePosition } from '../store/inspect';
 import { findExecution } from '../store/executions';
 import { recentRunners } from '../store/runners';
-import { decodeValue } from '../serialization';
 import type { ExecutionStatus } from '../store/types';
 import { LeaseMoveTracker, type LeaseMove } from './lease-moves';
+import { nsKey, validateNamespace } from '../namespace/keys';
 
 /** A lease as the dashboard shows it. */
 export interface LeaseView { executionId: string; owner: string; token: number; expiresAt: Date; expiresInMs: number }
@@ -49,6 +49,8 @@ export interface InspectorOptions {
   countCap?: number;
   /** Counts by status are reused for this long. @default 10 s */
   countsMaxAgeMs?: number;
+  /** Namespace of the ids `pendingSignals` and `templatePosition` take (the cluster views are store-wide). @default 'default' */
+  namespace?: string;
 }
 
 /** The inspector. */
@@ -70,6 +72,7 @@ export async function createInspector(db: DbInput, options: InspectorOptions = {
   const cap = options.countCap ?? 10_000;
   const window = options.runnerWindowMs ?? 3_600_000;
   const countsMaxAge = options.countsMaxAgeMs ?? 10_000;
+  const ns = validateNamespace(options.namespace);
   const tracker = new LeaseMoveTracker();
   let counts: { value: Promise<Partial<Record<ExecutionStatus, number>>>; at: Date } | undefined;
 
@@ -114,11 +117,12 @@ export async function createInspector(db: DbInput, options: InspectorOptions = {
       return { counts: await counts.value, at: counts.at };
     },
     async pendingSignals(executionId) {
-      const rows = await pendingSignals(store, executionId, 100);
-      return rows.map((r) => ({ id: r.id, name: r.name, payload: decodeValue(r.payload), createdAt: r.createdAt }));
+      const rows = await pendingSignals(store, nsKey(ns, executionId), 100);
+      const payloads = await Promise.all(rows.map((r) => resolved.db.payloads.decodeForDisplay(r.payload)));
+      return rows.map((r, i) => ({ id: r.id, name: r.name, payload: payloads[i], createdAt: r.createdAt }));
     },
     async templatePosition(executionId) {
-      const rec = await findExecution(store, store, executionId);
+      const rec = await findExecution(store, store, nsKey(ns, executionId));
       if (!rec || !rec.templateKey || rec.admitted || rec.status !== 'queued') return null;
       return templateQueuePosition(store, rec.templateKey, rec.createdAt, rec.id);
     },

@@ -15,6 +15,7 @@ import { checkStorableText } from '../validation';
 import { LockNotHeldError, LockTimeoutError, ValidationError } from '../errors';
 import { toMs, type Duration } from '../duration';
 import { silentLogger } from '../logger';
+import { DEFAULT_NAMESPACE, localKey, namespaceOf, storedKey, validateNamespace } from '../namespace/keys';
 
 export type { LockGrant } from '../store/locks';
 
@@ -44,6 +45,8 @@ export interface GrantFenceOptions {
 export interface DistributedLockManagerOptions {
   /** Logger; lines carry `component: 'distributed_lock'`. @default silent */
   logger?: Logger;
+  /** Keys live in this namespace (stored `ns` + U+001F + key; see engine/namespace). @default 'default' */
+  namespace?: string;
 }
 
 /** Longest TTL accepted (a lock is a lease, not a record). */
@@ -54,10 +57,23 @@ const DEFAULT_RETRY_DELAY_MS = 100;
 export class DistributedLockManager {
   readonly #db: Database;
   readonly #log: Logger;
+  readonly #ns: string;
 
   constructor(db: Database, options: DistributedLockManagerOptions = {}) {
     this.#db = db;
     this.#log = (options.logger ?? silentLogger()).child({ component: 'distributed_lock' });
+    this.#ns = validateNamespace(options.namespace);
+  }
+
+  /** A caller's key → its stored key in this manager's namespace. */
+  #key(lockKey: unknown): string {
+    checkKey(lockKey);
+    return storedKey(this.#ns, lockKey as string, MAX_LOCK_KEY_LENGTH, 'lock key');
+  }
+
+  /** A stored grant as the caller sees it (its own key). */
+  #grant(g: LockGrant): LockGrant {
+    return this.#ns === DEFAULT_NAMESPACE ? g : { ...g, lockKey: localKey(g.lockKey) };
   }
 
   /**
@@ -66,20 +82,22 @@ export class DistributedLockManager {
    */
   async lock(options: LockOptions): Promise<LockGrant> {
     const req = resolveLockOptions(options);
+    req.lockKey = this.#key(req.lockKey);
     let holder: string | null = null;
     for (let attempt = 1; ; attempt++) {
       const outcome = await this.#attempt(req);
-      if (outcome.acquired) return outcome.grant;
+      if (outcome.acquired) return this.#grant(outcome.grant);
       holder = outcome.holder;
-      if (attempt > req.retryCount) throw new LockTimeoutError(req.lockKey, holder, attempt);
+      if (attempt > req.retryCount) throw new LockTimeoutError(localKey(req.lockKey), holder, attempt);
       await sleep(req.retryDelayMs);
     }
   }
 
   /** One attempt: the grant, or null when another owner holds the lock. */
   async tryLock(options: Omit<LockOptions, 'retryCount' | 'retryDelay'>): Promise<LockGrant | null> {
-    const outcome = await this.#attempt(resolveLockOptions({ ...options, retryCount: 0 }));
-    return outcome.acquired ? outcome.grant : null;
+    const req = resolveLockOptions({ ...options, retryCount: 0 });
+    const outcome = await this.#attempt({ ...req, lockKey: this.#key(req.lockKey) });
+    return outcome.acquired ? this.#grant(outcome.grant) : null;
   }
 
   /**
@@ -88,10 +106,10 @@ export class DistributedLockManager {
    * @throws LockNotHeldError when `owner` does not hold the key (nothing is changed).
    */
   async unlock(lockKey: string, owner: string, fence: GrantFenceOptions = {}): Promise<void> {
-    checkKey(lockKey);
+    const key = this.#key(lockKey);
     checkOwner(owner);
     checkFence(fence);
-    const outcome = await releaseLock(this.#db.sql, lockKey, owner, fence);
+    const outcome = await releaseLock(this.#db.sql, key, owner, fence);
     if (!outcome.released) throw new LockNotHeldError(lockKey, owner);
     if (outcome.remainingHolds === 0) {
       this.#log.info({ lock_key: lockKey, owner, token: outcome.token }, 'released distributed lock');
@@ -105,14 +123,14 @@ export class DistributedLockManager {
    * @throws LockNotHeldError when not held by `owner` (absent, expired or another owner's); nothing changes.
    */
   async refresh(lockKey: string, owner: string, ttl: Duration, fence: GrantFenceOptions = {}): Promise<LockGrant> {
-    checkKey(lockKey);
+    const key = this.#key(lockKey);
     checkOwner(owner);
     checkFence(fence);
     const ttlMs = checkTtl(ttl);
-    const grant = await refreshLock(this.#db.sql, lockKey, owner, ttlMs, fence);
+    const grant = await refreshLock(this.#db.sql, key, owner, ttlMs, fence);
     if (!grant) throw new LockNotHeldError(lockKey, owner);
-    this.#log.debug({ lock_key: lockKey, owner, token: grant.token }, 'refreshed distributed lock');
-    return grant;
+    this.#log.debug({ lock_key: key, owner, token: grant.token }, 'refreshed distributed lock');
+    return this.#grant(grant);
   }
 
   /** Extend every unexpired grant of `owner` in one statement; returns how many (the heartbeat). */
@@ -131,14 +149,16 @@ export class DistributedLockManager {
 
   /** The current unexpired grant of `lockKey`, or null. */
   async inspect(lockKey: string): Promise<LockGrant | null> {
-    checkKey(lockKey);
-    return readLock(this.#db.sql, lockKey);
+    const grant = await readLock(this.#db.sql, this.#key(lockKey));
+    return grant && this.#grant(grant);
   }
 
   /** Unexpired grants ordered by key, optionally of one owner. */
   async list(query: { owner?: string; limit?: number } = {}): Promise<LockGrant[]> {
     if (query.owner !== undefined) checkOwner(query.owner);
-    return listLocks(this.#db.sql, query);
+    const grants = await listLocks(this.#db.sql, query);
+    // Other namespaces' grants are not this manager's to see.
+    return grants.filter((g) => namespaceOf(g.lockKey) === this.#ns).map((g) => this.#grant(g));
   }
 
   /** Delete expired rows; returns how many. */

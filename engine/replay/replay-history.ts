@@ -59,7 +59,9 @@ async function loadSource(source: ReplaySource): Promise<{ record: ExecutionReco
     if (typeof executionId !== 'string' || executionId === '') throw new ValidationError('replayHistory source.executionId must be a non-empty string', 'executionId');
     const record = await findExecution(db.sql, db.sql, executionId);
     if (!record) throw new ValidationError(`replayHistory: no execution "${executionId}" in the store`, 'executionId');
-    return { record, history: await loadHistory(db.sql, record.id, db.sql.date) };
+    // Decoded with the store's codec chain (a key it lacks: PayloadCodecError).
+    const history = await Promise.all((await loadHistory(db.sql, record.id, db.sql.date)).map(async (e) => ({ ...e, payload: await db.payloads.decodeJson(e.payload) })));
+    return { record: { ...record, input: await db.payloads.decodeJson(record.input) }, history };
   }
   return parseShowJson(source);
 }

@@ -33,6 +33,8 @@ export interface DriveOptions {
   compatibleBuilds?: readonly string[];
   /** The application's MikroORM, for transactional steps. */
   orm?: MikroORM;
+  /** Only executions of this namespace. @default 'default' */
+  namespace?: string;
 }
 
 /** Claim one batch of due executions and run them all; returns each id with its outcome. */
@@ -40,13 +42,13 @@ export async function runDueExecutions(opts: DriveOptions): Promise<{ id: string
   const byName = new Map(opts.workflows.map((w) => [w.name, w]));
   const owner = opts.owner ?? `drive-${randomUUID().slice(0, 8)}`;
   const routing = resolveRouting(byName, opts.buildId, opts.compatibleBuilds);
-  const claimed = await claimExecutions(opts.db.sql, { owner, workflows: [...byName.keys()], limit: opts.limit ?? 50, leaseTtlMs: opts.leaseTtlMs ?? 15_000, routing });
+  const claimed = await claimExecutions(opts.db.sql, { owner, workflows: [...byName.keys()], limit: opts.limit ?? 50, leaseTtlMs: opts.leaseTtlMs ?? 15_000, routing, namespace: opts.namespace });
   const ch = notifier(opts.db.url);
   return Promise.all(claimed.map(async (execution) => {
     const definition = byName.get(execution.workflowName);
     if (!definition) throw new UnknownWorkflowError(execution.workflowName);
     const outcome = await executeClaimed({
-      store: opts.db.sql, execution, definition, owner, holdWaitsUpToMs: opts.holdWaitsUpToMs, logger: opts.logger, orm: opts.orm,
+      store: opts.db.sql, payloads: opts.db.payloads, execution, definition, owner, holdWaitsUpToMs: opts.holdWaitsUpToMs, logger: opts.logger, orm: opts.orm,
       nudge: () => ch.emit('work'),
     });
     if (outcome.kind === 'completed' || outcome.kind === 'failed' || outcome.kind === 'cancelled') ch.emit('finished', execution.id);

@@ -5,9 +5,10 @@
  * aborted. The runner calls this; tests may drive it directly.
  */
 import type { Logger } from 'pino';
-import { CancelledError, NonDeterminismError, recordError, type RecordedError } from '../errors';
+import { CancelledError, NonDeterminismError, PayloadCodecError, recordError, type RecordedError } from '../errors';
 import { silentLogger } from '../logger';
-import { decodeValue, encodeValue, DEFAULT_PAYLOAD_LIMIT_BYTES } from '../serialization';
+import { decodeValue, DEFAULT_PAYLOAD_LIMIT_BYTES } from '../serialization';
+import { PLAIN_DOOR, type PayloadDoor } from '../codec/door';
 import { loadHistory } from '../store/events';
 import type { SqlStore } from '../store/sql';
 import type { ClaimedExecution, WaitFor } from '../store/types';
@@ -50,6 +51,8 @@ export interface ExecuteOptions {
   commitFinish?: SessionOptions['commitFinish'];
   /** The application's MikroORM for transactional steps. */
   orm?: SessionOptions['orm'];
+  /** The store's payload door (codec chain). @default plain JSON */
+  payloads?: PayloadDoor;
   /** Receives the session once created (the runner uses it to forward cancellations). */
   onSession?: (session: ExecutionSession) => void;
 }
@@ -59,8 +62,22 @@ export async function executeClaimed(opts: ExecuteOptions): Promise<ExecutionOut
   const { store, execution } = opts;
   const logger = (opts.logger ?? silentLogger()).child({ execution_id: execution.id, workflow: execution.workflowName });
   // A first claim has no history: events are only ever written under a lease.
-  const history = execution.attempt === 1 ? [] : await loadHistory(store, execution.id, store.date);
+  const door = opts.payloads ?? PLAIN_DOOR;
+  const stored = execution.attempt === 1 ? [] : await loadHistory(store, execution.id, store.date);
+  // Decoded once, here: replay reads plain JSON. A payload this runner cannot decode (a key it
+  // lacks) fails the execution with a PayloadCodecError (resumable once the key is configured).
+  let undecodable: PayloadCodecError | null = null;
+  const decodeOrNote = async (text: string | null): Promise<string | null> => {
+    try { return await door.decodeJson(text); } catch (err) {
+      if (!(err instanceof PayloadCodecError)) throw err;
+      undecodable ??= err;
+      return null;
+    }
+  };
+  const history = await Promise.all(stored.map(async (e) => ({ ...e, payload: await decodeOrNote(e.payload) })));
+  const inputJson = await decodeOrNote(execution.input);
   const session = new ExecutionSession({
+    payloads: door,
     store, record: execution, history, definition: opts.definition, owner: opts.owner,
     holdWaitsUpToMs: opts.holdWaitsUpToMs ?? 1000,
     payloadLimitBytes: opts.payloadLimitBytes ?? DEFAULT_PAYLOAD_LIMIT_BYTES,
@@ -77,9 +94,13 @@ export async function executeClaimed(opts: ExecuteOptions): Promise<ExecutionOut
   if (opts.signal?.aborted) onAbort();
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   try {
+    if (undecodable) {
+      const error = recordError(undecodable);
+      return (await session.finish('failed', null, error, execution)) ? { kind: 'failed', error } : { kind: 'lease-lost', detail: 'lease lost before the final commit' };
+    }
     const ctx = new LiveContext(session, logger);
     const body = Promise.resolve()
-      .then(() => opts.definition.fn(ctx, decodeValue(execution.input)))
+      .then(() => opts.definition.fn(ctx, decodeValue(inputJson)))
       .then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }));
     session.scheduler.start();
     const first = await Promise.race([body, session.ended]);
@@ -93,7 +114,7 @@ export async function executeClaimed(opts: ExecuteOptions): Promise<ExecutionOut
     if (first.ok) {
       try {
         checkNothingLeft(session.history, ctx.position);
-        output = encodeValue(first.value, `output of workflow "${execution.workflowName}"`, session.payloadLimitBytes);
+        output = await door.encodeValue(first.value, `output of workflow "${execution.workflowName}"`, session.payloadLimitBytes);
         status = 'completed';
       } catch (err) {
         status = 'failed';

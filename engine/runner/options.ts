@@ -11,6 +11,8 @@ import { checkStorableText } from '../validation';
 import { DEFAULT_PAYLOAD_LIMIT_BYTES } from '../serialization';
 import { MAX_OWNER_LENGTH } from '../store/entities';
 import type { DbInput } from '../store/database';
+import { validateNamespace } from '../namespace/keys';
+import type { PayloadCodec } from '../codec/types';
 import { resolveSession, type SessionTuning } from '../store/config';
 import type { WorkflowDefinition } from '../workflow/define-workflow';
 import type { BuildRouting } from '../store/builds';
@@ -20,6 +22,8 @@ import { resolveRouting } from './builds';
 export interface RunnerOptions {
   /** Store URL or opened handle. @default the embedded SQLite file */
   db?: DbInput;
+  /** Payload codecs when `db` is a URL (with an opened Database, give them to `openDatabase`). */
+  codecs?: readonly PayloadCodec[];
   /** Workflows this runner serves (it never claims others). */
   workflows: readonly WorkflowDefinition<any, any>[]; // eslint-disable-line @typescript-eslint/no-explicit-any
   /** Executions run at once (the p-queue's concurrency). @default 10 */
@@ -77,6 +81,8 @@ export interface RunnerOptions {
 
   /** MySQL-family session timeouts of the pool the runner opens when `db` is a URL. @default see SessionTuning */
   session?: SessionTuning;
+  /** Run only executions of this namespace (engine/namespace). @default 'default' */
+  namespace?: string;
 }
 
 /** Resolved options. */
@@ -98,6 +104,7 @@ export interface ResolvedRunnerOptions {
   readonly scheduleCheckIntervalMs: number;
   /** Builds this runner stamps and claims (see builds.ts). */
   readonly routing: BuildRouting;
+  readonly namespace: string;
 
   readonly session: Readonly<Required<SessionTuning>>;
 }
@@ -134,8 +141,9 @@ export function resolveRunnerOptions(o: RunnerOptions): ResolvedRunnerOptions {
   if (o.schedules !== undefined && typeof o.schedules !== 'boolean') throw new ValidationError('schedules must be a boolean', 'schedules');
   const scheduleCheckIntervalMs = toMs(o.scheduleCheckInterval ?? '5s', 'scheduleCheckInterval');
   if (scheduleCheckIntervalMs < 10) throw new ValidationError('scheduleCheckInterval must be at least 10ms', 'scheduleCheckInterval');
+  const namespace = validateNamespace(o.namespace);
   return Object.freeze({
-    workflows, concurrency, leaseTtlMs, heartbeatIntervalMs, pollIntervalMs, watchdogIntervalMs, drainTimeoutMs, holdWaitsUpToMs,
+    namespace, workflows, concurrency, leaseTtlMs, heartbeatIntervalMs, pollIntervalMs, watchdogIntervalMs, drainTimeoutMs, holdWaitsUpToMs,
     instanceId: o.instanceId, migrate: o.migrate ?? true, payloadLimitBytes, orm: o.orm, poolMax, schedules: o.schedules ?? true, scheduleCheckIntervalMs,
     session: resolveSession(o.session), routing: resolveRouting(workflows, o.buildId, o.compatibleBuilds),
   });

@@ -182,7 +182,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
     // Idle, ask the one-statement probe first; busy (the last claim found work), claim directly.
     if (!this.#lastTickBusy) {
       // The same statement tells whether a lease expired, so an idle watchdog needs no query of its own.
-      const probe = await probeWork(this.#db.sql, names);
+      const probe = await probeWork(this.#db.sql, names, this.options.namespace);
       this.#expiryCheckedAt = performance.now();
       if (probe.expired) void this.#watchdog(true);
       if (!probe.due) return 'idle';
@@ -191,7 +191,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
     this.#claiming = true;
     let claimed: ClaimedExecution[];
     try {
-      claimed = await claimExecutions(this.#db.sql, { owner: this.id, workflows: names, limit: free, leaseTtlMs: this.options.leaseTtlMs, routing: this.options.routing });
+      claimed = await claimExecutions(this.#db.sql, { owner: this.id, workflows: names, limit: free, leaseTtlMs: this.options.leaseTtlMs, routing: this.options.routing, namespace: this.options.namespace });
     } finally {
       this.#claiming = false;
     }
@@ -218,7 +218,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
     try {
       if (!definition) throw new Error(`claimed unknown workflow ${execution.workflowName}`); // cannot happen: claims filter by name
       outcome = await executeClaimed({
-        store: this.#db.sql, execution, definition, owner: this.id,
+        store: this.#db.sql, payloads: this.#db.payloads, execution, definition, owner: this.id,
         holdWaitsUpToMs: this.options.holdWaitsUpToMs, payloadLimitBytes: this.options.payloadLimitBytes,
         leaseValid: () => performance.now() < held.validUntil,
         commitEvents: (item) => this.#batcher.submit(item),
@@ -391,7 +391,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
 export async function createRunner(options: RunnerOptions): Promise<Runner> {
   const resolved = resolveRunnerOptions(options);
   const logger = options.logger ?? createLogger();
-  const { db, owned } = await resolveDatabase(options.db, { logger, poolMax: resolved.poolMax, session: resolved.session });
+  const { db, owned } = await resolveDatabase(options.db, { logger, poolMax: resolved.poolMax, session: resolved.session, codecs: options.codecs });
   if (resolved.orm) await verifyTransactionOrm(db.sql, resolved.orm).catch(async (err: unknown) => { if (owned) await db.close(); throw err; });
   return attachTracing(new Runner(db, owned, resolved, logger));
 }

@@ -5,8 +5,9 @@
  * database clock.
  */
 import type { Logger } from 'pino';
+import { MAX_SCHEDULE_ID_LENGTH } from '../store/entities';
+import { DEFAULT_NAMESPACE, localKey, namespaceOf, NS_SEP, nsKey, storedKey } from '../namespace/keys';
 import { ScheduleAlreadyExistsError, ScheduleNotFoundError, ValidationError } from '../errors';
-import { decodeValue } from '../serialization';
 import type { Database } from '../store/database';
 import { dbNow, isDuplicateKeyError } from '../store/executions';
 import { notifier } from '../store/notifier';
@@ -24,50 +25,61 @@ import type { FireOptions, FireResult, ScheduleClient, ScheduleDescription, Sche
 export const MAX_BACKFILL_FIRES = 1000;
 
 /** Build the schedules API over an opened store. */
-export function createScheduleClient(db: Database, o: { payloadLimitBytes: number; logger: Logger }): ScheduleClient {
+export function createScheduleClient(db: Database, o: { payloadLimitBytes: number; logger: Logger; namespace?: string }): ScheduleClient {
   const { sql } = db;
   const log = o.logger.child({ component: 'schedules' });
   const changed = () => notifier(db.url).emit('schedules');
+  // With a codec chain the limit applies to the encoded input (checked after encoding).
+  const jsonLimit = db.payloads.active ? Number.POSITIVE_INFINITY : o.payloadLimitBytes;
+  const ns = o.namespace ?? DEFAULT_NAMESPACE;
+  /** A caller's schedule id → its stored id in this client's namespace. */
+  const sid = (id: unknown) => storedKey(ns, validateScheduleId(id), MAX_SCHEDULE_ID_LENGTH, 'schedule id');
+  /** A template key computed from the input moves into the namespace (a kept one already is). */
+  const nsTemplate = (f: { templateKey: string | null }, kept: string | null) => {
+    if (f.templateKey !== null && f.templateKey !== kept) f.templateKey = nsKey(ns, f.templateKey);
+  };
 
   /** Run `fn` holding schedule `id`'s row; ScheduleNotFoundError when there is none. */
   const withSchedule = <T>(id: string, fn: (q: SqlRunner, s: ScheduleRecord, now: Date) => Promise<T>): Promise<T> => sql.tx(async (q) => {
-    const s = await findSchedule(q, sql, id, true);
+    const s = await findSchedule(q, sql, sid(id), true);
     if (!s) throw new ScheduleNotFoundError(id);
     return fn(q, s, await dbNow(q, sql));
   });
 
   async function describe(id: string): Promise<ScheduleDescription> {
-    const s = await findSchedule(sql, sql, validateScheduleId(id));
+    const s = await findSchedule(sql, sql, sid(id));
     if (!s) throw new ScheduleNotFoundError(id);
     const runs = await recentScheduleExecutions(sql, s.id, 10);
     return {
-      id: s.id, workflowName: s.workflowName, input: decodeValue(s.input), cron: s.cron, everyMs: s.everyMs, timezone: s.timezone,
+      id: localKey(s.id), workflowName: s.workflowName, input: await db.payloads.decodeForDisplay(s.input), cron: s.cron, everyMs: s.everyMs, timezone: s.timezone,
       overlap: s.overlap as OverlapPolicy, catchupWindowMs: s.catchupWindowMs, jitterMs: s.jitterMs, paused: s.paused,
       nextFireTimes: s.paused || !s.nextFireAt ? [] : [s.nextFireAt, ...nextFireTimes(specOf(s), s.nextFireAt, 4)],
       bufferedFireTimes: s.buffered.map((b) => new Date(b)), lastFireAt: s.lastFireAt,
       counts: { fired: s.firedCount, skipped: s.skippedCount, missed: s.missedCount },
       recentRuns: runs.map((r) => ({
-        executionId: r.id, fireTime: new Date(r.id.slice(s.id.length + 1)), status: r.status, createdAt: r.createdAt, finishedAt: r.finishedAt,
+        executionId: localKey(r.id), fireTime: new Date(r.id.slice(s.id.length + 1)), status: r.status, createdAt: r.createdAt, finishedAt: r.finishedAt,
       })).filter((r) => !Number.isNaN(r.fireTime.getTime())),
       createdAt: s.createdAt, updatedAt: s.updatedAt,
     };
   }
 
   async function create<I>(options: ScheduleOptions<I>): Promise<ScheduleDescription> {
-    const id = validateScheduleId(options?.id);
-    const { fields, spec } = resolveScheduleDefinition(options as ScheduleUpdate, o.payloadLimitBytes);
+    const id = sid(options?.id);
+    const { fields, spec } = resolveScheduleDefinition(options as ScheduleUpdate, jsonLimit);
+    nsTemplate(fields, null);
+    fields.input = await db.payloads.encodeJson(fields.input, `input of schedule for "${fields.workflowName}"`, o.payloadLimitBytes);
     try {
       await sql.tx(async (q) => {
         const nextFireAt = nextFireAfter(spec, await dbNow(q, sql));
         await insertSchedule(q, sql, id, fields, { nextFireAt, dueAt: fields.paused ? null : nextFireAt });
       });
     } catch (err) {
-      if (isDuplicateKeyError(err)) throw new ScheduleAlreadyExistsError(id);
+      if (isDuplicateKeyError(err)) throw new ScheduleAlreadyExistsError(localKey(id));
       throw err;
     }
     log.info({ schedule: id, workflow: fields.workflowName }, 'schedule created');
     changed();
-    return describe(id);
+    return describe(localKey(id));
   }
 
   async function update<I>(id: string, patch: ScheduleUpdate<I>): Promise<ScheduleDescription> {
@@ -75,7 +87,12 @@ export function createScheduleClient(db: Database, o: { payloadLimitBytes: numbe
     if (!patch || typeof patch !== 'object') throw new ValidationError('update needs an object of fields to change', 'patch');
     if ('id' in patch) throw new ValidationError('a schedule id cannot be changed (create a new schedule)', 'id');
     await withSchedule(id, async (q, s, now) => {
-      const { fields, spec } = resolveScheduleDefinition(patch as ScheduleUpdate, o.payloadLimitBytes, s);
+      const newInput = 'input' in patch;
+      // The template key is a function of the input: a new workflow on the stored input needs it decoded.
+      const baseInput = !newInput && patch.workflow !== undefined ? await db.payloads.decodeValue(s.input) : undefined;
+      const { fields, spec } = resolveScheduleDefinition(patch as ScheduleUpdate, jsonLimit, s, baseInput);
+      nsTemplate(fields, s.templateKey);
+      if (newInput) fields.input = await db.payloads.encodeJson(fields.input, `input of schedule for "${fields.workflowName}"`, o.payloadLimitBytes);
       const specChanged = fields.cron !== s.cron || fields.everyMs !== s.everyMs || fields.timezone !== s.timezone;
       const resumed = s.paused && !fields.paused;
       // A new rule, or a resume, fires from now on; otherwise the next fire stays as it was.
@@ -92,7 +109,7 @@ export function createScheduleClient(db: Database, o: { payloadLimitBytes: numbe
   }
 
   function toResult(outcome: FireOutcome): FireResult {
-    return { started: outcome.started, alreadyFired: outcome.alreadyFired, buffered: outcome.buffered, skipped: outcome.skipped };
+    return { started: outcome.started.map(localKey), alreadyFired: outcome.alreadyFired, buffered: outcome.buffered, skipped: outcome.skipped };
   }
 
   async function trigger(id: string, options: FireOptions = {}): Promise<FireResult> {
@@ -121,7 +138,7 @@ export function createScheduleClient(db: Database, o: { payloadLimitBytes: numbe
   }
 
   async function remove(id: string): Promise<void> {
-    if (!(await deleteSchedule(sql, validateScheduleId(id)))) throw new ScheduleNotFoundError(id);
+    if (!(await deleteSchedule(sql, sid(id)))) throw new ScheduleNotFoundError(id);
     log.info({ schedule: id }, 'schedule deleted');
     changed();
   }
@@ -129,9 +146,17 @@ export function createScheduleClient(db: Database, o: { payloadLimitBytes: numbe
   async function list(options: { limit?: number; after?: string } = {}) {
     const limit = options.limit ?? 100;
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new ValidationError('limit must be an integer between 1 and 1000', 'limit');
-    const rows = await listSchedules(sql, { after: options.after, limit });
+    // A namespace's ids are `ns` + U+001F + id: one key range; the default namespace's are the rest.
+    const rows: Awaited<ReturnType<typeof listSchedules>> = [];
+    let after = options.after === undefined ? (ns === DEFAULT_NAMESPACE ? undefined : `${ns}${NS_SEP}`) : nsKey(ns, options.after);
+    for (let i = 0; i < 100 && rows.length < limit; i++) {
+      const page = await listSchedules(sql, { after, limit });
+      rows.push(...page.filter((s) => namespaceOf(s.id) === ns).slice(0, limit - rows.length));
+      if (page.length < limit || (ns !== DEFAULT_NAMESPACE && namespaceOf(page[page.length - 1].id) !== ns)) break;
+      after = page[page.length - 1].id;
+    }
     return rows.map((s) => ({
-      id: s.id, workflowName: s.workflowName, cron: s.cron, everyMs: s.everyMs, timezone: s.timezone, overlap: s.overlap as OverlapPolicy,
+      id: localKey(s.id), workflowName: s.workflowName, cron: s.cron, everyMs: s.everyMs, timezone: s.timezone, overlap: s.overlap as OverlapPolicy,
       paused: s.paused, nextFireAt: s.paused ? null : s.nextFireAt, lastFireAt: s.lastFireAt,
     }));
   }

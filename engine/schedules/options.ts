@@ -53,7 +53,7 @@ export interface ResolvedSchedule {
  * Validate create options (or, with `base`, an update merged over the stored definition).
  * `payloadLimitBytes` bounds the encoded input.
  */
-export function resolveScheduleDefinition(o: ScheduleUpdate, payloadLimitBytes: number, base?: ScheduleRecord): ResolvedSchedule {
+export function resolveScheduleDefinition(o: ScheduleUpdate, payloadLimitBytes: number, base?: ScheduleRecord, baseInput?: unknown): ResolvedSchedule {
   if (!o || typeof o !== 'object') throw new ValidationError('schedule options must be an object', 'options');
   const def = typeof o.workflow === 'object' && o.workflow !== null ? (o.workflow as WorkflowDefinition<unknown, unknown>) : undefined;
   const workflowGiven = o.workflow !== undefined;
@@ -70,16 +70,18 @@ export function resolveScheduleDefinition(o: ScheduleUpdate, payloadLimitBytes: 
   if (o.paused !== undefined && typeof o.paused !== 'boolean') throw new ValidationError('paused must be a boolean', 'paused');
   const paused = o.paused ?? base?.paused ?? false;
   const inputGiven = 'input' in o;
+  // A new input is JSON here; the caller runs the codec chain over it (`encodeScheduleInput`).
   const input = inputGiven || !base ? encodeValue(o.input, `input of schedule for "${workflowName}"`, payloadLimitBytes) : base.input;
   const keepTemplate = base && !workflowGiven && !inputGiven;
   // The template key is a function of the input: a new workflow keeps the stored input.
-  const inputValue = inputGiven || !base ? o.input : decodeValue(base.input);
+  // `baseInput`: the stored input decoded by the caller (the codec chain is async); plain JSON is read here.
+  const inputValue = () => (inputGiven || !base ? o.input : baseInput !== undefined ? baseInput : decodeValue(base.input));
   return {
     spec,
     fields: {
       workflowName,
       workflowVersion: def?.version ?? (keepTemplate ? base.workflowVersion : 1),
-      templateKey: keepTemplate ? base.templateKey : templateKeyOf(def, inputValue),
+      templateKey: keepTemplate ? base.templateKey : templateKeyOf(def, inputValue()),
       templateLimit: keepTemplate ? base.templateLimit : def?.template?.limit ?? null,
       input,
       cron: spec.kind === 'cron' ? spec.cron : null,

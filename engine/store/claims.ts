@@ -23,6 +23,8 @@ export interface ClaimRequest {
   leaseTtlMs: number;
   /** Routing by code version (builds.ts): claim only compatible builds, stamp the build that runs them. */
   routing?: BuildRouting;
+  /** Only executions of this namespace. @default 'default' */
+  namespace?: string;
 }
 
 /** Claim up to `limit` due executions for `owner`. */
@@ -33,9 +35,9 @@ export async function claimExecutions(store: SqlStore, req: ClaimRequest): Promi
     const builds = buildFilter(req.routing);
     const rows = await q.all<Record<string, unknown>>(
       `SELECT ${EXECUTION_COLUMNS}, ${store.now} AS db_now FROM workflow_executions ` +
-        `WHERE status IN ('queued', 'waiting') AND available_at <= ${store.now} AND workflow_name IN (?)${builds.sql} ` +
+        `WHERE namespace = ? AND status IN ('queued', 'waiting') AND available_at <= ${store.now} AND workflow_name IN (?)${builds.sql} ` +
         `ORDER BY available_at, id LIMIT ?${lock}`,
-      [req.workflows, ...builds.params, req.limit],
+      [req.namespace ?? 'default', req.workflows, ...builds.params, req.limit],
     );
     if (rows.length === 0) return [];
     const dbNowAt = store.date(rows[0].db_now) as Date;
@@ -186,11 +188,11 @@ export async function hasDueWork(store: SqlStore, workflows: readonly string[]):
  * The idle poll's single statement: is work of `workflows` due, and has any execution lease
  * expired (a dead runner the watchdog should handle)? Both answered from indexes.
  */
-export async function probeWork(store: SqlStore, workflows: readonly string[]): Promise<{ due: boolean; expired: boolean }> {
+export async function probeWork(store: SqlStore, workflows: readonly string[], namespace = 'default'): Promise<{ due: boolean; expired: boolean }> {
   const rows = await store.all<{ due: unknown; expired: unknown }>(
-    `SELECT EXISTS (SELECT 1 FROM workflow_executions WHERE status IN ('queued', 'waiting') AND available_at <= ${store.now} AND workflow_name IN (?)) AS due, ` +
+    `SELECT EXISTS (SELECT 1 FROM workflow_executions WHERE namespace = ? AND status IN ('queued', 'waiting') AND available_at <= ${store.now} AND workflow_name IN (?)) AS due, ` +
       `EXISTS (SELECT 1 FROM distributed_locks WHERE expires_at < ${store.now} AND lock_key >= ? AND lock_key < ?) AS expired`,
-    [workflows, EXECUTION_LOCK_PREFIX, nextPrefix(EXECUTION_LOCK_PREFIX)],
+    [namespace, workflows, EXECUTION_LOCK_PREFIX, nextPrefix(EXECUTION_LOCK_PREFIX)],
   );
   return { due: Number(rows[0]?.due) === 1, expired: Number(rows[0]?.expired) === 1 };
 }

@@ -21,6 +21,8 @@ import { sqliteMigrations } from './migrations/sqlite';
 import { silentLogger } from '../logger';
 import { DatabaseNotFoundError, ValidationError } from '../errors';
 import { toConnectError } from './connect-errors';
+import { PayloadDoor } from '../codec/door';
+import type { PayloadCodec } from '../codec/types';
 
 /** An opened leaseflow store. */
 export interface Database {
@@ -32,6 +34,8 @@ export interface Database {
   readonly url: string;
   /** @internal statement runner used by the store modules. */
   readonly sql: SqlStore;
+  /** @internal the payload door: JSON + the codec chain (`codecs`) for every stored payload. */
+  readonly payloads: PayloadDoor;
   /** Apply pending migrations (idempotent; safe when several processes race). */
   migrate(): Promise<void>;
   /** Names of migrations not yet applied. */
@@ -50,6 +54,8 @@ export interface OpenDatabaseOptions extends StoreTuning {
    * demo on the embedded default set it. @default false
    */
   createDatabase?: boolean;
+  /** Payload codec chain (e.g. `[compressionCodec(), aesGcmCodec({ keys, currentKeyId })]`), applied in order on write. @default none */
+  codecs?: readonly PayloadCodec[];
 }
 
 /** Either a URL or an opened handle: what every `db` option accepts. */
@@ -66,6 +72,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  */
 export async function openDatabase(url: string = DEFAULT_DB_URL, options: OpenDatabaseOptions = {}): Promise<Database> {
   const settings = parseDbUrl(url);
+  const payloads = new PayloadDoor(options.codecs ?? []);
   resolveSession(options.session); // bad session settings fail before anything connects
   const logger = options.logger ?? silentLogger();
   const create = options.createDatabase === true;
@@ -97,6 +104,7 @@ export async function openDatabase(url: string = DEFAULT_DB_URL, options: OpenDa
     dialect: settings.dialect,
     url: settings.display,
     sql,
+    payloads,
     async pendingMigrations() {
       // Plain SQL against the migrations table instead of the migrator: a CLI read does not load
       // @mikro-orm/migrations (and umzug) just to learn that nothing is pending.
@@ -155,7 +163,10 @@ export async function openDatabase(url: string = DEFAULT_DB_URL, options: OpenDa
 
 /** Open `db` when it is a URL; returns the handle and whether the caller owns (must close) it. */
 export async function resolveDatabase(db: DbInput, options: OpenDatabaseOptions = {}): Promise<{ db: Database; owned: boolean }> {
-  if (db && typeof db === 'object') return { db, owned: false };
+  if (db && typeof db === 'object') {
+    if (options.codecs !== undefined) throw new ValidationError('codecs go to openDatabase when db is an opened Database', 'codecs');
+    return { db, owned: false };
+  }
   const opened = await openDatabase(db ?? DEFAULT_DB_URL, options);
   return { db: opened, owned: true };
 }

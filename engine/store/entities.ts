@@ -95,9 +95,12 @@ export function buildEntities(dialect: Dialect): EntitySchema[] {
       startBuild: { type: 'string', length: 128, nullable: true },
       lastBuild: { type: 'string', length: 128, nullable: true },
       lastVersion: { type: 'integer', nullable: true },
+      /** Namespace (engine/namespace): the prefix of `id` before U+001F, else 'default'. Runners claim by it. */
+      namespace: { type: 'string', length: 64, default: 'default' },
     },
     indexes: [
       { name: 'workflow_executions_claim_idx', properties: ['status', 'availableAt'] },
+      { name: 'workflow_executions_ns_claim_idx', properties: ['namespace', 'status', 'availableAt'] },
       { name: 'workflow_executions_parent_idx', properties: ['parentId'] },
       { name: 'workflow_executions_template_idx', properties: ['templateKey', 'status'] },
       { name: 'workflow_executions_list_idx', properties: ['workflowName', 'status', 'createdAt'] },

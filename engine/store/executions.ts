@@ -3,6 +3,7 @@
  * and the "wake" touch other writers use. Lease-holder transitions are in transitions.ts,
  * claims and the watchdog in claims.ts.
  */
+import { namespaceOf } from '../namespace/keys';
 import { uuidv7 } from '../uuid7';
 import type { SqlRunner, SqlStore } from './sql';
 import type { ExecutionRecord, ExecutionStatus, NewExecution, WaitFor } from './types';
@@ -75,11 +76,11 @@ export async function insertExecution(q: SqlRunner, store: SqlStore, e: NewExecu
   await q.run(
     `INSERT INTO workflow_executions (id, run_id, first_run_id, continued_from, run_number, workflow_name, workflow_version, template_key, ` +
       `template_limit, template_seq, admitted, status, input, available_at, lease_token, next_seq, step_attempt, attempt, parent_id, parent_seq, ` +
-      `trace_context, created_at, updated_at) ` +
+      `trace_context, namespace, created_at, updated_at) ` +
       // created_at at millisecond precision so a JS Date cursor (list pagination) matches it exactly.
-      `VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 'queued', ?, ${store.nowPlus}, ?, 0, 0, 0, ?, ?, ?, ${store.mysql ? 'UTC_TIMESTAMP(3)' : store.now}, ${store.now})`,
+      `VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 'queued', ?, ${store.nowPlus}, ?, 0, 0, 0, ?, ?, ?, ?, ${store.mysql ? 'UTC_TIMESTAMP(3)' : store.now}, ${store.now})`,
     [e.id, runId, e.firstRunId ?? runId, e.continuedFrom ?? null, e.runNumber ?? 1, e.workflowName, e.workflowVersion, e.templateKey,
-      e.templateLimit, templateSeq, e.input, store.ms(e.delayMs), e.leaseToken ?? 0, e.parentId, e.parentSeq, e.traceContext ?? null],
+      e.templateLimit, templateSeq, e.input, store.ms(e.delayMs), e.leaseToken ?? 0, e.parentId, e.parentSeq, e.traceContext ?? null, namespaceOf(e.id)],
   );
 }
 
@@ -155,6 +156,8 @@ export async function cancelUnstarted(q: SqlRunner, store: SqlStore, id: string,
 
 /** Filter of `list`. */
 export interface ListFilter {
+  /** Only this namespace (the `namespace` column). */
+  namespace?: string;
   status?: ExecutionStatus | ExecutionStatus[];
   workflow?: string;
   parentId?: string;
@@ -179,6 +182,7 @@ export async function listExecutions(q: SqlRunner, store: SqlStore, f: ListFilte
     where.push('status IN (?)');
     params.push(list);
   }
+  if (f.namespace !== undefined) { where.push('namespace = ?'); params.push(f.namespace); }
   if (f.workflow !== undefined) { where.push('workflow_name = ?'); params.push(f.workflow); }
   if (f.parentId !== undefined) { where.push('parent_id = ?'); params.push(f.parentId); }
   if (f.templateKey !== undefined) { where.push('template_key = ?'); params.push(f.templateKey); }

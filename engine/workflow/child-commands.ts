@@ -4,6 +4,8 @@
  * A parent's cancellation cancels its unfinished children unless started with
  * `onParentCancel: 'abandon'`.
  */
+import { localKey, namespaceOf, nsKey, storedKey } from '../namespace/keys';
+import { MAX_EXECUTION_ID_LENGTH } from '../store/entities';
 import { LeaseflowError, recordError, reviveError, ValidationError, WorkflowIdConflictError, type RecordedError } from '../errors';
 import { decodeValue, encodeValue } from '../serialization';
 import { isDuplicateKeyError } from '../store/executions';
@@ -22,18 +24,22 @@ export function startChildCommand<I, O>(s: ExecutionSession, shielded: boolean, 
     throw new ValidationError("onParentCancel must be 'cancel' or 'abandon'", 'onParentCancel');
   }
   if (options.id !== undefined) validateChildId(options.id);
-  const encoded = encodeValue(input, `input of child "${workflow.name}"`, s.payloadLimitBytes);
-  const templateKey = workflow.template ? validateTemplateKey(workflow.template.key(input), workflow.name) : null;
+  const what = `input of child "${workflow.name}"`;
+  const json = encodeValue(input, what, s.payloads.active ? Number.POSITIVE_INFINITY : s.payloadLimitBytes); // the limit applies to the encoded form
+  // A child lives in its parent's namespace: its id, given or derived from the parent's, and its keys.
+  const ns = namespaceOf(s.record.id);
+  const givenId = options.id === undefined ? undefined : storedKey(ns, options.id, MAX_EXECUTION_ID_LENGTH - 20, 'child id');
+  const templateKey = workflow.template ? nsKey(ns, validateTemplateKey(workflow.template.key(input), workflow.name)) : null;
   const abandon = options.onParentCancel === 'abandon';
-  const handle = (childId: string): ChildHandle<O> => ({ executionId: childId, result: () => childResultCommand<O>(s, shielded, childId) });
+  const handle = (childId: string): ChildHandle<O> => ({ executionId: localKey(childId), result: () => childResultCommand<O>(s, shielded, childId) });
   const cmd = s.scheduler.issue(EventKind.childStart, workflow.name, {
     shielded,
     fromRecord: (ev) => ({ ok: true, value: handle(decodeValue<{ childId: string }>(ev.payload).childId) }),
     start: async (c) => {
-      const childId = options.id ?? defaultChildId(s.record, c.seq);
+      const childId = givenId ?? defaultChildId(s.record, c.seq);
       const child: NewExecution = {
         id: childId, workflowName: workflow.name, workflowVersion: workflow.version, templateKey,
-        templateLimit: workflow.template?.limit ?? null, input: encoded, parentId: s.record.id, parentSeq: c.seq, delayMs: 0,
+        templateLimit: workflow.template?.limit ?? null, input: await s.payloads.encodeJson(json, what, s.payloadLimitBytes), parentId: s.record.id, parentSeq: c.seq, delayMs: 0,
         traceContext: s.record.traceContext,
       };
       await s.scheduler.complete(c, {
@@ -59,14 +65,15 @@ function childResultCommand<O>(s: ExecutionSession, shielded: boolean, childId: 
         if (c.settled) return;
         if (!child) {
           const error = new LeaseflowError('CHILD_NOT_FOUND', `child execution "${childId}" not found`);
-          await s.scheduler.complete(c, { events: [eventAt(c.seq, EventKind.childResult, childId, 'failed', JSON.stringify(recordError(error)), 1)] }, { ok: false, error });
+          await s.scheduler.complete(c, { events: [eventAt(c.seq, EventKind.childResult, childId, 'failed', await s.payloads.encodeError(recordError(error), s.payloadLimitBytes), 1)] }, { ok: false, error });
           return;
         }
         if (FINISHED_STATUSES.includes(child.status)) {
           const ok = child.status === 'completed';
           const payload = ok ? child.output : child.error;
+          const value = await s.decodeLive(payload);
           await s.scheduler.complete(c, { events: [eventAt(c.seq, EventKind.childResult, childId, ok ? 'completed' : 'failed', payload, 1)] },
-            ok ? { ok: true, value: decodeValue(payload) } : { ok: false, error: reviveError(decodeValue<RecordedError>(payload)) });
+            ok ? { ok: true, value } : { ok: false, error: reviveError(value as RecordedError) });
           return;
         }
         await s.scheduler.block(c, { waitFor: { kind: 'child', seq: c.seq, childId }, childId });

@@ -4,7 +4,7 @@
  * once — with its result when its delivery comes up, or with an error when a cancellation or a
  * newer wait supersedes it. Pure: no IO.
  */
-import type { LeaseLostError, NonDeterminismError } from '../errors';
+import type { LeaseLostError, NonDeterminismError, PayloadCodecError } from '../errors';
 import type { EventKind, HistoryEvent, WaitFor } from '../store/types';
 
 /** How a run ended without finishing the workflow. */
@@ -12,7 +12,7 @@ export type RunInterruption =
   | { kind: 'suspended'; waitFor: WaitFor }
   | { kind: 'lease-lost'; error: LeaseLostError }
   | { kind: 'aborted'; reason: string }
-  | { kind: 'fatal'; error: NonDeterminismError }
+  | { kind: 'fatal'; error: NonDeterminismError | PayloadCodecError }
   /** Ended with ctx.continueAsNew: run `runId` of the same id is queued. */
   | { kind: 'continued'; runId: string };
 

@@ -4,6 +4,7 @@
  * and commits through the session's fenced commit. Commands may run concurrently (Promise.all,
  * race, …): scheduler.ts keeps that deterministic. The commands live in their own modules.
  */
+import { localKey } from '../namespace/keys';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Duration } from '../duration';
@@ -40,7 +41,7 @@ export class LiveContext implements WorkflowContext {
     this.#shielded = shielded;
   }
 
-  get executionId(): string { return this.#s.record.id; }
+  get executionId(): string { return localKey(this.#s.record.id); }
   get runId(): string { return this.#s.record.runId; }
   get workflowName(): string { return this.#s.record.workflowName; }
   get attempt(): number { return this.#s.record.attempt; }

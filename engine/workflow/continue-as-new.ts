@@ -4,6 +4,7 @@
  * itself is ONE fenced transaction (store/continue-as-new.ts), so a holder that lost its lease
  * commits nothing and the run it could not end is resumed elsewhere as usual.
  */
+import { namespaceOf, nsKeyOrNull } from '../namespace/keys';
 import { LeaseLostError, NonDeterminismError, ValidationError } from '../errors';
 import { MAX_EXECUTION_ID_LENGTH } from '../store/entities';
 import { encodeValue } from '../serialization';
@@ -25,9 +26,10 @@ export function prepareContinuation(session: ExecutionSession, input: unknown) {
   }
   return {
     runId: uuidv7(),
-    input: encodeValue(input, `input of continueAsNew of "${def.name}"`, session.payloadLimitBytes),
+    // JSON now (a bad input throws at the call); the codec chain and the size limit in continueAsNew.
+    input: encodeValue(input, `input of continueAsNew of "${def.name}"`, session.payloads.active ? Number.POSITIVE_INFINITY : session.payloadLimitBytes),
     workflowVersion: def.version,
-    templateKey: templateKeyFor(def, input),
+    templateKey: nsKeyOrNull(namespaceOf(session.record.id), templateKeyFor(def, input)),
     templateLimit: def.template?.limit ?? null,
   };
 }
@@ -45,6 +47,9 @@ export async function continueAsNew(session: ExecutionSession, position: number,
     if (err instanceof NonDeterminismError) session.die({ kind: 'fatal', error: err });
     return never();
   }
+  if (session.dead) return never();
+  // Over the limit once encoded: rejects the continueAsNew call (nothing written).
+  next = { ...next, input: await session.payloads.encodeJson(next.input, `input of continueAsNew of "${session.definition.name}"`, session.payloadLimitBytes) };
   if (session.dead) return never();
   session.scheduler.halt(); // no suspension races the switch
   let ok: boolean;

@@ -6,10 +6,10 @@
  * failed — `ended` resolves and every later command simply never resolves, so workflow code
  * can't act past that point. No store error ever reaches workflow code.
  */
-import { encodeRecordedError } from '../error-size';
+import { PLAIN_DOOR, type PayloadDoor } from '../codec/door';
 import type { Logger } from 'pino';
 import type { MikroORM } from '@mikro-orm/core';
-import { CancelledError, LeaseLostError, NonDeterminismError, type RecordedError } from '../errors';
+import { CancelledError, LeaseLostError, NonDeterminismError, PayloadCodecError, type RecordedError } from '../errors';
 import { decodeValue } from '../serialization';
 import { findExecution, isDuplicateKeyError } from '../store/executions';
 import { nextSignal, type StoredSignal } from '../store/signals';
@@ -49,6 +49,8 @@ export interface SessionOptions {
   commitFinish?: (item: FinishItem) => Promise<void>;
   /** The application's MikroORM for transactional steps (engine/transactions). */
   orm?: MikroORM;
+  /** The payload door (codec chain) of the store. @default plain JSON */
+  payloads?: PayloadDoor;
   /** Replay testing: end the run at the first command past the history, before it starts. */
   replayOnly?: (first: { seq: number; kind: EventKind; name: string }) => void;
 }
@@ -74,6 +76,7 @@ export class ExecutionSession implements SchedulerHost {
   readonly scheduler: Scheduler;
   readonly logger: Logger;
   readonly orm: MikroORM | undefined;
+  readonly payloads: PayloadDoor;
   dead = false;
   draining = false;
   cancelReason: string | null;
@@ -94,6 +97,7 @@ export class ExecutionSession implements SchedulerHost {
     this.record = opts.record;
     this.logger = opts.logger;
     this.orm = opts.orm;
+    this.payloads = opts.payloads ?? PLAIN_DOOR;
     this.history = new Map(opts.history.map((e) => [e.seq, e]));
     const replayEnd = opts.history.length ? Math.max(...opts.history.map((e) => e.seq)) + 1 : 0;
     this.replayEnd = replayEnd;
@@ -211,10 +215,12 @@ export class ExecutionSession implements SchedulerHost {
     const nextSeq = Math.max(this.#written, maxSeq, req.keepSeq ?? 0);
     // next_seq/step_attempt only matter to a step's retry bookkeeping and to suspensions;
     // a plain checkpoint leaves the row alone (one INSERT … SELECT, see transitions.ts).
+    const statusJson = this.#customStatus;
+    const customStatus = await this.#encodeStatus(statusJson);
     const touchesRow = req.stepAttempt !== undefined || req.suspend !== undefined || req.consumeSignal !== undefined || (req.children?.length ?? 0) > 0 ||
-      this.#customStatus !== undefined || fireTimers !== undefined || req.cancelChildren !== undefined;
+      customStatus !== undefined || fireTimers !== undefined || req.cancelChildren !== undefined;
     const plan: CommitPlan = {
-      events, nextSeq, stepAttempt: touchesRow ? (req.stepAttempt ?? 0) : undefined, customStatus: this.#customStatus,
+      events, nextSeq, stepAttempt: touchesRow ? (req.stepAttempt ?? 0) : undefined, customStatus,
       ignoreCancel: this.scheduler.cancelState === 'delivered' || events.some((e) => e.kind === EventKind.cancel),
       consumeSignal: req.consumeSignal, children: req.children, suspend: req.suspend, recheck: req.recheck, fireTimers, cancelChildren: req.cancelChildren,
     };
@@ -225,7 +231,7 @@ export class ExecutionSession implements SchedulerHost {
           : await commitFenced(this.store, this.lease, plan);
         if (this.dead) return never();
         if (res === 'committed') {
-          this.#customStatus = undefined;
+          if (this.#customStatus === statusJson) this.#customStatus = undefined;
           this.#written = Math.max(this.#written, nextSeq);
         } else this.#buffered.unshift(...taken); // rolled back (something arrived): they go with the next commit
         return res;
@@ -288,19 +294,44 @@ export class ExecutionSession implements SchedulerHost {
     const events = [...this.#buffered].sort((a, b) => a.seq - b.seq);
     const maxSeq = events.length ? events[events.length - 1].seq + 1 : 0;
     try {
-      const alone = events.length === 0 && this.#customStatus === undefined && !record.parentId && !record.templateKey;
+      const customStatus = await this.#encodeStatus(this.#customStatus);
+      const errorText = error ? await this.payloads.encodeError(error, this.payloadLimitBytes) : null;
+      const alone = events.length === 0 && customStatus === undefined && !record.parentId && !record.templateKey;
       if (alone && this.#opts.commitFinish && status !== 'continued') {
-        await this.#opts.commitFinish({ lease: this.lease, status, output, error: error ? encodeRecordedError(error, this.payloadLimitBytes) : null, nextSeq: Math.max(this.#written, maxSeq) });
+        await this.#opts.commitFinish({ lease: this.lease, status, output, error: errorText, nextSeq: Math.max(this.#written, maxSeq) });
         return true;
       }
       await commitFenced(this.store, this.lease, {
-        events, nextSeq: Math.max(this.#written, maxSeq), customStatus: this.#customStatus, ignoreCancel: true,
-        finish: { status, output, error: error ? encodeRecordedError(error, this.payloadLimitBytes) : null }, continueAsNew,
+        events, nextSeq: Math.max(this.#written, maxSeq), customStatus, ignoreCancel: true,
+        finish: { status, output, error: errorText }, continueAsNew,
       }, record);
       return true;
     } catch (err) {
       if (err instanceof LeaseLostError) return false;
       throw err;
+    }
+  }
+
+  /** Decode a payload read while running (a signal, a child's outcome); one this runner cannot decode parks the execution (fatal). */
+  async decodeLive<T>(stored: string | null): Promise<T> {
+    try {
+      return await this.payloads.decodeValue<T>(stored);
+    } catch (err) {
+      if (!(err instanceof PayloadCodecError)) throw err;
+      this.die({ kind: 'fatal', error: err });
+      return never();
+    }
+  }
+
+  /** The custom status as stored (codec chain applied); one over the size limit after encoding is dropped with a warning. */
+  async #encodeStatus(json: string | null | undefined): Promise<string | null | undefined> {
+    if (json === undefined || json === null || !this.payloads.active) return json;
+    try {
+      return await this.payloads.encodeJson(json, 'workflow status', this.payloadLimitBytes);
+    } catch (err) {
+      this.logger.warn({ err, execution_id: this.record.id }, 'workflow status not stored: it could not be encoded within the payload limit');
+      if (this.#customStatus === json) this.#customStatus = undefined;
+      return undefined;
     }
   }
 

@@ -12,11 +12,10 @@ import type { StepContext, StepOptions } from './context-types';
 import { nextRetryDelay, resolveRetryPolicy } from './retry';
 import type { ExecutionSession } from './session';
 import { checkDelayMs, checkName, eventAt } from './names';
-import { encodeRecordedError } from '../error-size';
 import { waitEntry } from './suspension';
 import { compensationsOf, compensationStepName } from './saga';
 
-type AttemptOutcome = { ok: true; payload: string | null } | { ok: false; error: RecordedError };
+type AttemptOutcome = { ok: true; payload: string | null; json: string | null } | { ok: false; error: RecordedError };
 
 /** Issue a step. */
 export function stepCommand<T>(s: ExecutionSession, shielded: boolean, name: string, fn: (step: StepContext) => Promise<T> | T, options: StepOptions<T> = {}): Promise<T> {
@@ -46,12 +45,12 @@ export function stepCommand<T>(s: ExecutionSession, shielded: boolean, name: str
         if (c.settled || s.dead) return;
         if (outcome.ok) {
           await s.scheduler.complete(c, { events: [eventAt(seq, EventKind.step, name, 'completed', outcome.payload, attempt)] },
-            { ok: true, value: decodeValue(outcome.payload) }, () => s.emit('step:completed', { step: name, seq, attempt }));
+            { ok: true, value: decodeValue(outcome.json) }, () => s.emit('step:completed', { step: name, seq, attempt }));
           return;
         }
         const delay = nextRetryDelay(policy, attempt, outcome.error, Math.random());
         if (delay === null) {
-          await s.scheduler.complete(c, { events: [eventAt(seq, EventKind.step, name, 'failed', encodeRecordedError(outcome.error, s.payloadLimitBytes), attempt)] },
+          await s.scheduler.complete(c, { events: [eventAt(seq, EventKind.step, name, 'failed', await s.payloads.encodeError(outcome.error, s.payloadLimitBytes), attempt)] },
             { ok: false, error: reviveError(outcome.error) }, () => s.emit('step:failed', { step: name, seq, attempt, error: outcome.error }));
           return;
         }
@@ -90,7 +89,9 @@ async function runAttempt<T>(s: ExecutionSession, c: Command, name: string, atte
     })]);
     const value = await raced;
     try {
-      return { ok: true, payload: encodeValue(value, `result of step "${name}"`, s.payloadLimitBytes) };
+      const what = `result of step "${name}"`;
+      const json = encodeValue(value, what, s.payloads.active ? Number.POSITIVE_INFINITY : s.payloadLimitBytes);
+      return { ok: true, payload: await s.payloads.encodeJson(json, what, s.payloadLimitBytes), json };
     } catch (err) {
       return { ok: false, error: { ...recordError(err), nonRetryable: true } };
     }

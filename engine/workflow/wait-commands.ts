@@ -75,8 +75,9 @@ export function signalCommand<T>(s: ExecutionSession, shielded: boolean, name: s
           const sig = await s.nextSignal(name);
           if (c.settled) return;
           if (sig) {
+            const value = await s.decodeLive(sig.payload);
             await s.scheduler.complete(c, { events: [eventAt(seq, EventKind.signal, name, 'delivered', sig.payload, 1)], consumeSignal: { id: sig.id, seq } },
-              { ok: true, value: decodeValue(sig.payload) }, () => s.emit('signal:delivered', { signal: name, seq }));
+              { ok: true, value }, () => s.emit('signal:delivered', { signal: name, seq }));
             return;
           }
         }

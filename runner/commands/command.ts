@@ -3,7 +3,7 @@
  * goes, and how it opens the store (the --db option, else LEASEFLOW_DB_URL, else the embedded
  * default), refusing an unmigrated store with a hint instead of a raw SQL error.
  */
-import { createClient, DEFAULT_DB_URL, openDatabase, parseDbUrl, ValidationError, type Client, type Database } from '../../engine';
+import { createClient, DEFAULT_DB_URL, openDatabase, parseDbUrl, ValidationError, type Client, type Database, type PayloadCodec } from '../../engine';
 import { str, UsageError, type OptionSpec, type ParsedArgs } from '../cli-args';
 
 /** Where a command writes, and the environment it may read. */
@@ -57,9 +57,22 @@ export function printJson(io: Io, value: unknown): void {
   io.out(`${JSON.stringify(value, null, 2)}\n`);
 }
 
+let codecs: readonly PayloadCodec[] = [];
+let namespace: string | undefined;
+
+/** The namespace clients opened by commands are bound to (--namespace, else LEASEFLOW_NAMESPACE). */
+export function useNamespace(ns: string | undefined): void {
+  namespace = ns === '' ? undefined : ns;
+}
+
+/** The codec chain stores opened by commands use (runner/codec-env.ts, from the environment). */
+export function useCodecs(chain: readonly PayloadCodec[]): void {
+  codecs = chain;
+}
+
 /** Open an existing store (never creates one); an unmigrated store is an error that says what to run. */
 export async function openStore(url: string): Promise<Database> {
-  const db = await openDatabase(url);
+  const db = await openDatabase(url, { codecs });
   try {
     const pending = await db.pendingMigrations();
     if (pending.length > 0) throw new NotMigratedError(db.url, pending.length);
@@ -74,7 +87,7 @@ export async function openStore(url: string): Promise<Database> {
 export async function withClient<T>(url: string, fn: (client: Client, db: Database) => Promise<T>): Promise<T> {
   const db = await openStore(url);
   try {
-    const client = await createClient({ db });
+    const client = await createClient({ db, namespace });
     try {
       return await fn(client, db);
     } finally {

@@ -24,7 +24,8 @@ export const dashboardCommand: Command = {
     // Loaded on use: commands and runners that serve no dashboard do not pay for it.
     const { startDashboard } = (require('../../dashboard/server') as typeof import('../../dashboard/server'));
     const logger = createLogger({ level: io.env.LOG_LEVEL ?? 'warn' });
-    const dashboard = await startDashboard({ db, port, host: str(args, 'host'), token: str(args, 'token') ?? io.env.LEASEFLOW_DASHBOARD_TOKEN, logger })
+    const dashboard = await startDashboard({ db, port, host: str(args, 'host'), token: str(args, 'token') ?? io.env.LEASEFLOW_DASHBOARD_TOKEN, logger,
+      namespace: str(args, 'namespace') ?? (io.env.LEASEFLOW_NAMESPACE || undefined) })
       .catch(async (err: unknown) => { await db.close(); throw err; });
     io.out(`leaseflow dashboard: ${dashboard.loginUrl}\n`);
     await new Promise<void>((resolve) => {

@@ -37,6 +37,7 @@ export const runnerCommand: Command = {
       ...io.env,
       LEASEFLOW_DB_URL: dbUrl(args, io),
       LEASEFLOW_WORKFLOWS: workflows,
+      ...optional('LEASEFLOW_NAMESPACE', str(args, 'namespace')),
       ...(concurrency === undefined ? {} : { LEASEFLOW_CONCURRENCY: String(concurrency) }),
       ...optional('LEASEFLOW_LEASE_TTL', duration(args, 'lease-ttl')),
       ...optional('LEASEFLOW_POLL_INTERVAL', duration(args, 'poll-interval')),

@@ -14,4 +14,5 @@ export const mysqlMigrations = [
   lazyMigration('Migration20261130113433_hardening', () => require('./Migration20261130113433_hardening')),
   lazyMigration('Migration20261130121346_dashboard', () => require('./Migration20261130121346_dashboard')),
   lazyMigration('Migration20261130150000_versioning', () => require('./Migration20261130150000_versioning')),
+  lazyMigration('Migration20261130153000_namespaces', () => require('./Migration20261130153000_namespaces')),
 ];

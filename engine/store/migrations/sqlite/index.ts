@@ -14,4 +14,5 @@ export const sqliteMigrations = [
   lazyMigration('Migration20261130113434_hardening', () => require('./Migration20261130113434_hardening')),
   lazyMigration('Migration20261130121347_dashboard', () => require('./Migration20261130121347_dashboard')),
   lazyMigration('Migration20261130150000_versioning', () => require('./Migration20261130150000_versioning')),
+  lazyMigration('Migration20261130153000_namespaces', () => require('./Migration20261130153000_namespaces')),
 ];
