@@ -24,6 +24,11 @@ export interface StartOptions {
   delay?: Duration;
   /** Do not run before this time. */
   startAt?: Date;
+  /**
+   * 0…1000, higher is claimed first among due starts of the workflow, aged by its
+   * `priorityStep` so a lower priority waits at most (difference × step). @default 0
+   */
+  priority?: number;
 }
 
 /** Options of `client.getHandle`. */

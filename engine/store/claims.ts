@@ -1,18 +1,17 @@
 /**
  * Claims and the watchdog. A claim is one short transaction: pick due executions of the
  * served workflows (oldest first; `FOR UPDATE SKIP LOCKED` in READ COMMITTED on MySQL, an
- * immediate transaction on SQLite), admit template members (at most `limit` admitted per
- * key, FIFO by the key's creation sequence `template_seq`, serialised on the key's `workflow_templates` row), bump each lease
- * token and write the lease rows. Members that are not admitted are parked with
- * available_at = NULL (no busy re-claiming) until a slot frees up.
+ * immediate transaction on SQLite), admit the rare template member that arrives un-admitted
+ * (admission.ts: most are admitted at start or handed a slot by the finisher), bump each lease
+ * token and write the lease rows.
  */
 import { EXECUTION_LOCK_PREFIX, executionLockKey, nextPrefix } from './lock-keys';
 import { EXECUTION_COLUMNS, toExecution } from './executions';
+import { ADMISSION_WAIT, admitAtClaim } from './admission';
+import { paceStarts, RATE_WAIT } from './rate-limits';
 import { deleteLocksByKeySql, type SqlRunner, type SqlStore } from './sql';
 import type { ClaimedExecution, ExecutionRecord } from './types';
 
-/** wait_for of an execution parked by admission. */
-const ADMISSION_WAIT = JSON.stringify({ kind: 'admission' });
 
 /** What to claim. */
 export interface ClaimRequest {
@@ -36,14 +35,15 @@ export async function claimExecutions(store: SqlStore, req: ClaimRequest): Promi
     if (rows.length === 0) return [];
     const dbNowAt = store.date(rows[0].db_now) as Date;
     let picked = rows.map((r) => toExecution(r, store.date));
-    picked = await admit(q, store, picked);
+    picked = await paceStarts(q, store, picked, dbNowAt);
+    picked = await admitAtClaim(q, store, picked);
     if (picked.length === 0) return [];
     let ids = picked.map((e) => e.id);
     const updated = await q.run(
       `UPDATE workflow_executions SET status = 'running', lease_token = lease_token + 1, runner_id = ?, attempt = attempt + 1, ` +
-        `admitted = CASE WHEN template_key IS NULL THEN admitted ELSE 1 END, wait_for = CASE WHEN wait_for = ? THEN NULL ELSE wait_for END, ` +
+        `admitted = CASE WHEN template_key IS NULL THEN admitted ELSE 1 END, wait_for = CASE WHEN wait_for IN (?, ?) THEN NULL ELSE wait_for END, ` +
         `started_at = COALESCE(started_at, ${store.now}), updated_at = ${store.now} WHERE id IN (?)`,
-      [req.owner, ADMISSION_WAIT, ids],
+      [req.owner, ADMISSION_WAIT, RATE_WAIT, ids],
     );
     if (updated.affectedRows !== ids.length) {
       // A row the UPDATE did not reach (an id the store cannot address exactly): never lease it,
@@ -62,7 +62,7 @@ export async function claimExecutions(store: SqlStore, req: ClaimRequest): Promi
       runnerId: req.owner,
       attempt: e.attempt + 1,
       admitted: e.templateKey !== null ? true : e.admitted,
-      waitFor: e.waitFor?.kind === 'admission' ? null : e.waitFor,
+      waitFor: e.waitFor?.kind === 'admission' || e.waitFor?.kind === 'rate' ? null : e.waitFor,
       dbNow: dbNowAt,
       claimedFromWaiting: e.status === 'waiting',
     }));
@@ -88,52 +88,6 @@ async function writeLeaseRows(q: SqlRunner, store: SqlStore, owner: string, ttlM
 }
 
 /**
- * Template admission, inside the claim transaction. Executions without a template, or already
- * admitted (resuming after a wait or a crash), pass. Others pass when their key has a free slot
- * and they are at the head of the key's FIFO; the rest are parked until a slot frees.
- */
-async function admit(q: SqlRunner, store: SqlStore, picked: ExecutionRecord[]): Promise<ExecutionRecord[]> {
-  const pending = picked.filter((e) => e.templateKey !== null && !e.admitted);
-  if (pending.length === 0) return picked;
-  const rejected = new Set<string>();
-  const keys = [...new Set(pending.map((e) => e.templateKey as string))].sort();
-  for (const key of keys) {
-    const members = pending.filter((e) => e.templateKey === key);
-    const limit = Math.max(1, members[0].templateLimit ?? 1);
-    if (store.mysql) {
-      let locked = await q.all('SELECT template_key FROM workflow_templates WHERE template_key = ? FOR UPDATE', [key]);
-      if (locked.length === 0) {
-        await q.run(`INSERT IGNORE INTO workflow_templates (template_key, created_at) VALUES (?, ${store.now})`, [key]);
-        locked = await q.all('SELECT template_key FROM workflow_templates WHERE template_key = ? FOR UPDATE', [key]);
-      }
-    }
-    const [{ n }] = await q.all<{ n: unknown }>(
-      "SELECT COUNT(*) AS n FROM workflow_executions WHERE template_key = ? AND admitted = 1 AND status IN ('queued', 'running', 'waiting')",
-      [key],
-    );
-    const free = Math.max(0, limit - Number(n));
-    const head = free === 0 ? [] : await q.all<{ id: unknown; available_at: unknown }>(
-      `SELECT id, available_at FROM workflow_executions WHERE template_key = ? AND admitted = 0 AND status = 'queued' ` +
-        `AND (available_at IS NULL OR available_at <= ${store.now}) ORDER BY template_seq, created_at, id LIMIT ?`,
-      [key, free],
-    );
-    const headIds = new Set(head.map((h) => String(h.id)));
-    for (const m of members) if (!headIds.has(m.id)) rejected.add(m.id);
-    // Head members parked earlier (not among our candidates) become claimable again now.
-    const memberIds = new Set(members.map((m) => m.id));
-    const toWake = head.filter((h) => h.available_at === null && !memberIds.has(String(h.id))).map((h) => String(h.id));
-    if (toWake.length) await q.run(`UPDATE workflow_executions SET available_at = ${store.now} WHERE id IN (?)`, [toWake]);
-  }
-  if (rejected.size) {
-    await q.run(
-      `UPDATE workflow_executions SET available_at = NULL, wait_for = ?, updated_at = ${store.now} WHERE id IN (?) AND status = 'queued'`,
-      [ADMISSION_WAIT, [...rejected]],
-    );
-  }
-  return picked.filter((e) => !rejected.has(e.id));
-}
-
-/**
  * Hand leases back at once (graceful shutdown): executions still `running` under these tokens
  * return to `queued`, their lease rows are deleted, so a peer resumes them without a TTL wait.
  */
@@ -152,14 +106,6 @@ export async function releaseLeases(store: SqlStore, owner: string, leases: read
     await q.run(`${deleteLocksByKeySql(store)} WHERE owner = ? AND lock_key IN (?)`, [owner, leases.map((l) => executionLockKey(l.executionId))]);
     return n;
   });
-}
-
-/** Re-open admission-parked executions whose key has room (a safety net against lost wake-ups). */
-export async function sweepAdmissions(store: SqlStore): Promise<number> {
-  const res = await store.run(
-    `UPDATE workflow_executions SET available_at = ${store.now} WHERE status = 'queued' AND admitted = 0 AND available_at IS NULL AND template_key IS NOT NULL`,
-  );
-  return res.affectedRows;
 }
 
 /** The current holder of an execution's lease, if any (describe). */

@@ -9,7 +9,7 @@ import { decodeValue, encodeValue } from '../serialization';
 import { isDuplicateKeyError } from '../store/executions';
 import { EventKind, FINISHED_STATUSES, type NewExecution } from '../store/types';
 import type { ChildHandle, ChildOptions } from './context-types';
-import type { WorkflowDefinition } from './define-workflow';
+import { rateLimitOf, type WorkflowDefinition } from './define-workflow';
 import type { ExecutionSession } from './session';
 import { eventAt } from './names';
 import { validateChildId, validateTemplateKey } from '../validation';
@@ -24,6 +24,7 @@ export function startChildCommand<I, O>(s: ExecutionSession, shielded: boolean, 
   if (options.id !== undefined) validateChildId(options.id);
   const encoded = encodeValue(input, `input of child "${workflow.name}"`, s.payloadLimitBytes);
   const templateKey = workflow.template ? validateTemplateKey(workflow.template.key(input), workflow.name) : null;
+  const rateLimit = rateLimitOf(workflow, input);
   const abandon = options.onParentCancel === 'abandon';
   const handle = (childId: string): ChildHandle<O> => ({ executionId: childId, result: () => childResultCommand<O>(s, shielded, childId) });
   const cmd = s.scheduler.issue(EventKind.childStart, workflow.name, {
@@ -34,7 +35,7 @@ export function startChildCommand<I, O>(s: ExecutionSession, shielded: boolean, 
       const child: NewExecution = {
         id: childId, workflowName: workflow.name, workflowVersion: workflow.version, templateKey,
         templateLimit: workflow.template?.limit ?? null, input: encoded, parentId: s.record.id, parentSeq: c.seq, delayMs: 0,
-        traceContext: s.record.traceContext,
+        traceContext: s.record.traceContext, priorityStepMs: workflow.priorityStepMs, rateLimit,
       };
       await s.scheduler.complete(c, {
         events: [eventAt(c.seq, EventKind.childStart, workflow.name, 'started', JSON.stringify(abandon ? { childId, abandon } : { childId }), 1)],

@@ -280,9 +280,10 @@ export class ExecutionSession implements SchedulerHost {
     const events = [...this.#buffered].sort((a, b) => a.seq - b.seq);
     const maxSeq = events.length ? events[events.length - 1].seq + 1 : 0;
     try {
-      const alone = events.length === 0 && this.#customStatus === undefined && !record.parentId && !record.templateKey;
+      const alone = events.length === 0 && this.#customStatus === undefined && !record.parentId && (!record.templateKey || record.admitted);
       if (alone && this.#opts.commitFinish && status !== 'continued') {
-        await this.#opts.commitFinish({ lease: this.lease, status, output, error: error ? encodeRecordedError(error, this.payloadLimitBytes) : null, nextSeq: Math.max(this.#written, maxSeq) });
+        await this.#opts.commitFinish({ lease: this.lease, status, output, error: error ? encodeRecordedError(error, this.payloadLimitBytes) : null,
+          nextSeq: Math.max(this.#written, maxSeq), templateKey: record.templateKey });
         return true;
       }
       await commitFenced(this.store, this.lease, {

@@ -1,0 +1,86 @@
+/**
+ * Rate limits (issue 13), enforced in the claim transaction on the database clock, so every
+ * runner and process shares one limit per (workflow, key).
+ *
+ * Each key has one `workflow_rate_limits` row: `next_at` is the GCRA theoretical arrival time and
+ * `hint_at` the tail of the queue of deferred starts. A start (first claim) with spacing
+ * `step = period / limit` passes when `next_at - step <= now`, and moves `next_at` to
+ * `max(next_at, now) + step`: starts are spaced `step` apart with a tolerance of one, so any window
+ * of one period holds at most `limit + 1` starts (and `limit` over a long run). A start that finds no
+ * token is never failed and never busy-polled: it gets its own turn, `available_at = max(hint_at,
+ * next_at - step)`, and the tail moves one step. A deferred start that comes back on its turn and
+ * still finds no token (claim jitter) is given the token's time again, not sent to the back.
+ * Cost per claim batch: one read (locking) and one write of the key row, one write for the
+ * deferred — O(1) per start, no scan of waiting rows.
+ */
+import type { SqlRunner, SqlStore } from './sql';
+import type { ExecutionRecord } from './types';
+
+/** wait_for of a start deferred by its rate limit. */
+export const RATE_WAIT = JSON.stringify({ kind: 'rate' });
+
+interface KeyState { nextAt: number; hintAt: number }
+
+async function lockKey(q: SqlRunner, store: SqlStore, workflow: string, key: string, nowMs: number): Promise<KeyState> {
+  const select = `SELECT next_at, hint_at FROM workflow_rate_limits WHERE workflow_name = ? AND rate_key = ?${store.mysql ? ' FOR UPDATE' : ''}`;
+  let rows = await q.all<{ next_at: unknown; hint_at: unknown }>(select, [workflow, key]);
+  if (rows.length === 0) {
+    await q.run(
+      `INSERT ${store.mysql ? 'IGNORE ' : ''}INTO workflow_rate_limits (workflow_name, rate_key, next_at, hint_at, updated_at) ` +
+        `VALUES (?, ?, ${store.now}, ${store.now}, ${store.now})${store.mysql ? '' : ' ON CONFLICT DO NOTHING'}`,
+      [workflow, key],
+    );
+    rows = await q.all(select, [workflow, key]);
+  }
+  const ms = (v: unknown) => (store.date(v) as Date | null)?.getTime() ?? nowMs;
+  return { nextAt: ms(rows[0]?.next_at), hintAt: ms(rows[0]?.hint_at) };
+}
+
+/**
+ * Inside the claim transaction: let through the picked starts whose key has a token, defer the
+ * others to their turn. Returns the executions that may be claimed. Only first claims of
+ * rate-limited executions are paced (a resumed or re-claimed execution is not a start).
+ */
+export async function paceStarts(q: SqlRunner, store: SqlStore, picked: ExecutionRecord[], now: Date): Promise<ExecutionRecord[]> {
+  const limited = picked.filter((e) => e.rateKey && e.rateStepUs && e.attempt === 0);
+  if (limited.length === 0) return picked;
+  const nowMs = now.getTime();
+  const groups = new Map<string, ExecutionRecord[]>();
+  for (const e of limited) {
+    const g = JSON.stringify([e.workflowName, e.rateKey]);
+    groups.set(g, [...(groups.get(g) ?? []), e]);
+  }
+  const deferred = new Map<string, number>();
+  for (const g of [...groups.keys()].sort()) {
+    const members = groups.get(g) as ExecutionRecord[];
+    const { workflowName, rateKey } = members[0];
+    const s = await lockKey(q, store, workflowName, rateKey as string, nowMs);
+    for (const m of members) {
+      const step = Number(m.rateStepUs) / 1000;
+      const token = s.nextAt - step <= nowMs;
+      const onTurn = m.waitFor?.kind === 'rate';
+      if (token && (onTurn || s.hintAt <= nowMs)) {
+        s.nextAt = Math.ceil(Math.max(s.nextAt, nowMs) + step);
+      } else if (onTurn) {
+        deferred.set(m.id, Math.ceil(Math.max(s.nextAt - step, nowMs)));
+      } else {
+        const turn = Math.ceil(Math.max(s.hintAt, s.nextAt - step, nowMs));
+        s.hintAt = turn + step;
+        deferred.set(m.id, turn);
+      }
+    }
+    await q.run(
+      `UPDATE workflow_rate_limits SET next_at = ?, hint_at = ?, updated_at = ${store.now} WHERE workflow_name = ? AND rate_key = ?`,
+      [store.dateParam(new Date(s.nextAt)), store.dateParam(new Date(Math.ceil(s.hintAt))), workflowName, rateKey],
+    );
+  }
+  if (deferred.size) {
+    const ids = [...deferred.keys()];
+    await q.run(
+      `UPDATE workflow_executions SET available_at = CASE id ${ids.map(() => 'WHEN ? THEN ?').join(' ')} END, wait_for = ?, updated_at = ${store.now} ` +
+        "WHERE id IN (?) AND status = 'queued'",
+      [...ids.flatMap((id) => [id, store.dateParam(new Date(deferred.get(id) as number))]), RATE_WAIT, ids],
+    );
+  }
+  return picked.filter((e) => !deferred.has(e.id));
+}
