@@ -190,7 +190,8 @@ export class Runner extends EventEmitter<RunnerEvents> {
     this.#claiming = true;
     let claimed: ClaimedExecution[];
     try {
-      claimed = await claimExecutions(this.#db.sql, { owner: this.id, workflows: names, limit: free, leaseTtlMs: this.options.leaseTtlMs });
+      claimed = await claimExecutions(this.#db.sql, { owner: this.id, workflows: names, limit: free, leaseTtlMs: this.options.leaseTtlMs,
+        onTurn: (ms) => { setTimeout(() => this.#poller?.nudge(), ms).unref(); } });
     } finally {
       this.#claiming = false;
     }

@@ -19,12 +19,16 @@ export interface ClaimRequest {
   workflows: readonly string[];
   limit: number;
   leaseTtlMs: number;
+  /** Rate-limited starts are queued: the next may go in `inMs` (rate-limits.ts); claim again then. */
+  onTurn?: (inMs: number) => void;
 }
 
 /** Claim up to `limit` due executions for `owner`. */
 export async function claimExecutions(store: SqlStore, req: ClaimRequest): Promise<ClaimedExecution[]> {
   if (req.limit <= 0 || req.workflows.length === 0) return [];
-  return store.tx(async (q) => {
+  let turn: number | undefined;
+  const result = await store.tx(async (q) => {
+    turn = undefined;
     const lock = store.mysql ? ' FOR UPDATE SKIP LOCKED' : '';
     const rows = await q.all<Record<string, unknown>>(
       `SELECT ${EXECUTION_COLUMNS}, ${store.now} AS db_now FROM workflow_executions ` +
@@ -35,7 +39,7 @@ export async function claimExecutions(store: SqlStore, req: ClaimRequest): Promi
     if (rows.length === 0) return [];
     const dbNowAt = store.date(rows[0].db_now) as Date;
     let picked = rows.map((r) => toExecution(r, store.date));
-    picked = await paceStarts(q, store, picked, dbNowAt);
+    picked = await paceStarts(q, store, picked, dbNowAt, (ms) => { turn = ms; });
     picked = await admitAtClaim(q, store, picked);
     if (picked.length === 0) return [];
     let ids = picked.map((e) => e.id);
@@ -69,6 +73,9 @@ export async function claimExecutions(store: SqlStore, req: ClaimRequest): Promi
     await writeLeaseRows(q, store, req.owner, req.leaseTtlMs, claimed);
     return claimed;
   });
+  // After the commit, so the turn is judged against what this claim wrote.
+  if (turn !== undefined) req.onTurn?.(turn);
+  return result;
 }
 
 async function writeLeaseRows(q: SqlRunner, store: SqlStore, owner: string, ttlMs: number, claimed: ClaimedExecution[]): Promise<void> {

@@ -10,6 +10,8 @@
  * token is never failed and never busy-polled: it gets its own turn, `available_at = max(hint_at,
  * next_at - step)`, and the tail moves one step. A deferred start that comes back on its turn and
  * still finds no token (claim jitter) is given the token's time again, not sent to the back.
+ * The claimer learns when the next queued start of a key it touched may go (`onTurn`), so a runner
+ * wakes for it instead of waiting for its next poll.
  * Cost per claim batch: one locking read of the key row (plus the clock on MySQL), one write of it,
  * one write for the deferred, one for the started — O(1) per start, no scan of waiting rows.
  */
@@ -48,7 +50,7 @@ async function lockKey(q: SqlRunner, store: SqlStore, workflow: string, key: str
  * others to their turn. Returns the executions that may be claimed. Only first claims of
  * rate-limited executions are paced (a resumed or re-claimed execution is not a start).
  */
-export async function paceStarts(q: SqlRunner, store: SqlStore, picked: ExecutionRecord[], now: Date): Promise<ExecutionRecord[]> {
+export async function paceStarts(q: SqlRunner, store: SqlStore, picked: ExecutionRecord[], now: Date, onTurn?: (inMs: number) => void): Promise<ExecutionRecord[]> {
   const limited = picked.filter((e) => e.rateKey && e.rateStepUs && e.attempt === 0);
   if (limited.length === 0) return picked;
   const groups = new Map<string, ExecutionRecord[]>();
@@ -58,6 +60,7 @@ export async function paceStarts(q: SqlRunner, store: SqlStore, picked: Executio
   }
   const deferred = new Map<string, number>();
   const passed = new Map<number, string[]>();
+  let nextTurn = Infinity;
   for (const g of [...groups.keys()].sort()) {
     const members = groups.get(g) as ExecutionRecord[];
     const { workflowName, rateKey } = members[0];
@@ -78,6 +81,8 @@ export async function paceStarts(q: SqlRunner, store: SqlStore, picked: Executio
         deferred.set(m.id, turn);
       }
     }
+    // Starts still queued for this key: the next of them may go when the next token is there.
+    if (s.hintAt > nowMs) nextTurn = Math.min(nextTurn, Math.max(s.nextAt - Number(members[0].rateStepUs) / 1000, nowMs + 1) - nowMs);
     await q.run(
       `UPDATE workflow_rate_limits SET next_at = ?, hint_at = ?, updated_at = ${store.now} WHERE workflow_name = ? AND rate_key = ?`,
       [store.dateParam(new Date(s.nextAt)), store.dateParam(new Date(Math.ceil(s.hintAt))), workflowName, rateKey],
@@ -96,5 +101,6 @@ export async function paceStarts(q: SqlRunner, store: SqlStore, picked: Executio
   for (const [at, ids] of passed) {
     await q.run('UPDATE workflow_executions SET started_at = ? WHERE id IN (?) AND started_at IS NULL', [store.dateParam(new Date(at)), ids]);
   }
+  if (nextTurn !== Infinity) onTurn?.(Math.ceil(nextTurn));
   return picked.filter((e) => !deferred.has(e.id));
 }

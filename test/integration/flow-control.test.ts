@@ -12,6 +12,8 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 describeEachDb(__filename, 'flow control', (ctx) => {
   const ranked = defineWorkflow({ name: 'fc-ranked', priorityStep: '50ms' }, async () => 1);
+  // A 10 s step: the six starts below are made well within one step of each other.
+  const ordered = defineWorkflow({ name: 'fc-ordered', priorityStep: '10s' }, async () => 1);
   const paced = defineWorkflow({
     name: 'fc-paced', rateLimit: { limit: 5, period: '500ms', key: (input: { key: string }) => input.key },
   }, async (wctx) => wctx.step('only', async () => 1));
@@ -29,9 +31,8 @@ describeEachDb(__filename, 'flow control', (ctx) => {
   test('higher priority is claimed first; equal priorities keep start order', async () => {
     const client = await createClient({ db: ctx.db });
     const plan: [string, number][] = [['p-low-1', 0], ['p-high-1', 5], ['p-mid-1', 2], ['p-low-2', 0], ['p-high-2', 5], ['p-mid-2', 2]];
-    for (const [id, priority] of plan) await client.start(ranked, null, { id, priority });
-    // Step 50 ms: high is 250 ms "older" than a low started now, mid 100 ms.
-    expect(await claimOrder(ranked.name)).toEqual(['p-high-1', 'p-high-2', 'p-mid-1', 'p-mid-2', 'p-low-1', 'p-low-2']);
+    for (const [id, priority] of plan) await client.start(ordered, null, { id, priority });
+    expect(await claimOrder(ordered.name)).toEqual(['p-high-1', 'p-high-2', 'p-mid-1', 'p-mid-2', 'p-low-1', 'p-low-2']);
     const [row] = await ctx.db.sql.all<{ priority: unknown }>('SELECT priority FROM workflow_executions WHERE id = ?', ['p-high-1']);
     expect(Number(row.priority)).toBe(5);
     await client.close();
