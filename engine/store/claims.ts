@@ -39,8 +39,9 @@ export async function claimExecutions(store: SqlStore, req: ClaimRequest): Promi
     if (rows.length === 0) return [];
     const dbNowAt = store.date(rows[0].db_now) as Date;
     let picked = rows.map((r) => toExecution(r, store.date));
-    picked = await paceStarts(q, store, picked, dbNowAt, (ms) => { turn = ms; });
     picked = await admitAtClaim(q, store, picked);
+    // Last: a start it defers was not marked admitted (the claim's UPDATE does that), so it holds no slot.
+    picked = await paceStarts(q, store, picked, dbNowAt, (ms) => { turn = ms; });
     if (picked.length === 0) return [];
     let ids = picked.map((e) => e.id);
     const updated = await q.run(
