@@ -58,6 +58,23 @@ describeEachDb(__filename, 'template admission', (ctx) => {
     await client.close();
   });
 
+  test('a delayed member meets admission at its claim: parked while the key is full, then first in line by its sequence', async () => {
+    const client = await createClient({ db: ctx.db });
+    await client.start(serial, { key: 'k-d1' }, { id: 'd1-a' });
+    expect((await claim(serial.name)).map((e) => e.id)).toEqual(['d1-a']);
+    await client.start(serial, { key: 'k-d1' }, { id: 'd1-b', delay: '30ms' });   // neither admitted nor parked yet
+    await client.start(serial, { key: 'k-d1' }, { id: 'd1-c' });                   // the key is full: parked
+    expect((await rows('d1-')).map((r) => [r.id, r.admitted, r.parked])).toEqual([['d1-a', 1, false], ['d1-b', 0, false], ['d1-c', 0, true]]);
+    await new Promise((r) => setTimeout(r, 60));
+    expect(await claim(serial.name)).toEqual([]);                                  // d1-b was due, met a full key, is parked now
+    expect((await rows('d1-')).map((r) => [r.id, r.admitted, r.parked, r.waitFor])).toEqual([
+      ['d1-a', 1, false, null], ['d1-b', 0, true, '{"kind":"admission"}'], ['d1-c', 0, true, '{"kind":"admission"}']]);
+    await client.getHandle('d1-a').terminate();
+    expect((await rows('d1-')).map((r) => [r.id, r.admitted, r.parked])).toEqual([['d1-a', 1, true], ['d1-b', 1, false], ['d1-c', 0, true]]);
+    expect((await claim(serial.name)).map((e) => e.id)).toEqual(['d1-b']);
+    await client.close();
+  });
+
   test('the sweep repairs a lost hand-off (a holder finished by hand) and grants nothing beyond the limit', async () => {
     const client = await createClient({ db: ctx.db });
     const ids = await startMembers(client, 'w1-', 'k-w1', 3);

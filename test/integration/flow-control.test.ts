@@ -102,6 +102,31 @@ describeEachDb(__filename, 'flow control', (ctx) => {
     }
   });
 
+  test('child starts are rate-limited like client starts', async () => {
+    const child = defineWorkflow({ name: 'fc-child', rateLimit: { limit: 1, period: '150ms' } }, async () => 1);
+    const parent = defineWorkflow({ name: 'fc-parent' }, async (wctx) => {
+      const handles = [];
+      for (let i = 0; i < 5; i++) handles.push(await wctx.startChild(child, null, { id: `fc-child-${i}` }));
+      for (const h of handles) await h.result();
+      return 5;
+    });
+    const client = await createClient({ db: ctx.db });
+    const runner = await createRunner({ db: ctx.db, workflows: [parent, child], concurrency: 8, pollInterval: '20ms', instanceId: 'fc-runner-00000002', logger: silentLogger() });
+    await runner.start();
+    try {
+      const h = await client.start(parent, null, { id: 'fc-parent-1' });
+      expect(await h.result({ timeout: '60s' })).toBe(5);
+      const rows = await ctx.db.sql.all<{ started_at: unknown }>("SELECT started_at FROM workflow_executions WHERE id LIKE 'fc-child-%' ORDER BY started_at");
+      const starts = rows.map((r) => (ctx.db.sql.date(r.started_at) as Date).getTime());
+      expect(starts).toHaveLength(5);
+      for (let i = 0; i + 2 < starts.length; i++) expect(starts[i + 2] - starts[i]).toBeGreaterThanOrEqual(148);
+      expect(starts[4] - starts[0]).toBeGreaterThanOrEqual(3 * 150 - 2);
+    } finally {
+      await runner.shutdown();
+      await client.close();
+    }
+  });
+
   test('a deferred start waits with wait_for "rate" and a future available_at, one turn per step', async () => {
     const client = await createClient({ db: ctx.db });
     for (let i = 0; i < 5; i++) await client.start(paced, { key: 'd' }, { id: `d-${i}` });
