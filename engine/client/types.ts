@@ -76,6 +76,10 @@ export interface ExecutionDescription {
   templateKey: string | null;
   /** Admitted by its template lock (holds a slot). */
   admitted: boolean;
+  /** Start priority (0…1000); a start due at once has `availableAt` moved back by priority × step. */
+  priority: number;
+  /** Key of the workflow's rate limit this start was paced under, or null. */
+  rateKey: string | null;
   /** Number of times a runner claimed it. */
   attempts: number;
   leaseToken: number;

@@ -33,8 +33,8 @@ describeEachDb(__filename, 'flow control', (ctx) => {
     const plan: [string, number][] = [['p-low-1', 0], ['p-high-1', 5], ['p-mid-1', 2], ['p-low-2', 0], ['p-high-2', 5], ['p-mid-2', 2]];
     for (const [id, priority] of plan) await client.start(ordered, null, { id, priority });
     expect(await claimOrder(ordered.name)).toEqual(['p-high-1', 'p-high-2', 'p-mid-1', 'p-mid-2', 'p-low-1', 'p-low-2']);
-    const [row] = await ctx.db.sql.all<{ priority: unknown }>('SELECT priority FROM workflow_executions WHERE id = ?', ['p-high-1']);
-    expect(Number(row.priority)).toBe(5);
+    expect((await client.getHandle('p-high-1').describe()).priority).toBe(5);
+    expect((await client.getHandle('p-low-1').describe()).priority).toBe(0);
     await client.close();
   });
 
@@ -133,6 +133,8 @@ describeEachDb(__filename, 'flow control', (ctx) => {
     const claimed = await claimExecutions(ctx.db.sql, { owner: 'fc-claimer-00000000', workflows: [paced.name], limit: 10, leaseTtlMs: 30_000 });
     // The token and its one step of tolerance: two pass at once, three wait their turn.
     expect(claimed.map((e) => e.id).sort()).toEqual(['d-0', 'd-1']);
+    expect((await client.getHandle('d-2').describe()).waitingFor).toEqual({ kind: 'rate' });
+    expect((await client.getHandle('d-2').describe()).rateKey).toBe('d');
     const rows = await ctx.db.sql.all<{ id: string; wait_for: string; available_at: unknown; attempt: unknown }>(
       "SELECT id, wait_for, available_at, attempt FROM workflow_executions WHERE id IN ('d-2', 'd-3', 'd-4') ORDER BY available_at");
     expect(rows.map((r) => [r.id, JSON.parse(r.wait_for), Number(r.attempt)])).toEqual([['d-2', { kind: 'rate' }, 0], ['d-3', { kind: 'rate' }, 0], ['d-4', { kind: 'rate' }, 0]]);
