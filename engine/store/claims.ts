@@ -10,8 +10,7 @@ import { EXECUTION_COLUMNS, toExecution } from './executions';
 import { ADMISSION_WAIT, admitAtClaim } from './admission';
 import { paceStarts, RATE_WAIT } from './rate-limits';
 import { deleteLocksByKeySql, type SqlRunner, type SqlStore } from './sql';
-import type { ClaimedExecution, ExecutionRecord } from './types';
-
+import type { ClaimedExecution } from './types';
 
 /** What to claim. */
 export interface ClaimRequest {
