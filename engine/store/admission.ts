@@ -27,36 +27,38 @@ export const ADMISSION_WAIT = JSON.stringify({ kind: 'admission' });
 const HOLDERS = "SELECT COUNT(*) FROM workflow_executions WHERE template_key = ? AND admitted = 1 AND status IN ('queued', 'running', 'waiting')";
 const PARKED = "template_key = ? AND admitted = 0 AND status = 'queued' AND available_at IS NULL";
 
-/** Where a new member starts: admitted now, or parked until a slot is handed to it. */
-export interface InsertAdmission {
-  templateSeq: number;
-  admitted: boolean;
+/**
+ * The next admission sequence of `key`, in one statement: the key's row (created on first use)
+ * counts up and stays locked until the insert's transaction ends, which serialises every grant of
+ * the key's slots (admissionCheck below runs after it).
+ */
+export async function nextTemplateSeq(q: SqlRunner, store: SqlStore, key: string): Promise<number> {
+  if (store.mysql) {
+    // LAST_INSERT_ID(expr) hands the new value back in the OK packet; a fresh row (1 affected) is 1.
+    const res = await q.run(
+      `INSERT INTO workflow_templates (template_key, next_seq, created_at) VALUES (?, 1, ${store.now}) ON DUPLICATE KEY UPDATE next_seq = LAST_INSERT_ID(next_seq + 1)`,
+      [key],
+    );
+    return res.affectedRows === 1 ? 1 : res.insertId;
+  }
+  const [row] = await q.all<{ next_seq: unknown }>(
+    `INSERT INTO workflow_templates (template_key, next_seq, created_at) VALUES (?, 1, ${store.now}) ON CONFLICT (template_key) DO UPDATE SET next_seq = next_seq + 1 RETURNING next_seq`,
+    [key],
+  );
+  return Number(row.next_seq);
 }
 
 /**
- * The new member's sequence (the key row counts up under its lock, created on first use) and
- * whether it is admitted at once. Call inside the insert's transaction. Delayed members are
- * neither admitted nor parked: they meet admission when they are claimed; `carry` is a member
- * that keeps the slot of the run it continues (sequence only).
+ * SQL deciding, inside a new member's INSERT, whether it is admitted at once (1) or parked (0): its
+ * key has a free slot (at most `limit` index entries counted) and nobody is parked (one seek).
+ * Delayed members are neither: they meet admission when they are claimed; a member that keeps the
+ * slot of the run it continues needs no check.
  */
-export async function admitOnInsert(q: SqlRunner, store: SqlStore, key: string, limit: number, mode: 'now' | 'delayed' | 'carry'): Promise<InsertAdmission> {
-  await q.run(
-    store.mysql
-      ? `INSERT INTO workflow_templates (template_key, next_seq, created_at) VALUES (?, 1, ${store.now}) ON DUPLICATE KEY UPDATE next_seq = next_seq + 1`
-      : `INSERT INTO workflow_templates (template_key, next_seq, created_at) VALUES (?, 1, ${store.now}) ON CONFLICT (template_key) DO UPDATE SET next_seq = next_seq + 1`,
-    [key],
-  );
-  if (mode !== 'now') {
-    const [row] = await q.all<{ next_seq: unknown }>('SELECT next_seq FROM workflow_templates WHERE template_key = ?', [key]);
-    return { templateSeq: Number(row.next_seq), admitted: false };
-  }
-  const [row] = await q.all<{ next_seq: unknown; holders: unknown; parked: unknown }>(
-    `SELECT next_seq, (${HOLDERS}) AS holders, EXISTS (SELECT 1 FROM workflow_executions WHERE ${PARKED}) AS parked ` +
-      'FROM workflow_templates WHERE template_key = ?',
-    [key, key, key],
-  );
-  const admitted = Number(row.holders) < Math.max(1, limit) && Number(row.parked) !== 1;
-  return { templateSeq: Number(row.next_seq), admitted };
+export function admissionCheck(key: string, limit: number): { sql: string; params: unknown[] } {
+  return {
+    sql: `CASE WHEN (${HOLDERS}) < ? AND NOT EXISTS (SELECT 1 FROM workflow_executions WHERE ${PARKED}) THEN 1 ELSE 0 END`,
+    params: [key, Math.max(1, limit), key],
+  };
 }
 
 /**

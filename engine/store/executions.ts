@@ -5,7 +5,7 @@
  */
 import { uuidv7 } from '../uuid7';
 import type { SqlRunner, SqlStore } from './sql';
-import { ADMISSION_WAIT, admitOnInsert } from './admission';
+import { ADMISSION_WAIT, admissionCheck, nextTemplateSeq } from './admission';
 import { DEFAULT_PRIORITY_STEP_MS } from '../flow/options';
 import type { ExecutionRecord, ExecutionStatus, NewExecution, WaitFor } from './types';
 
@@ -76,29 +76,28 @@ export function isDuplicateKeyError(err: unknown): boolean {
 export async function insertExecution(q: SqlRunner, store: SqlStore, e: NewExecution): Promise<void> {
   const runId = e.runId ?? uuidv7();
   const priority = e.priority ?? 0;
-  let templateSeq: number | null = null;
-  let admitted = false;
-  let parked = false;
-  if (e.templateKey !== null) {
-    const a = await admitOnInsert(q, store, e.templateKey, e.templateLimit ?? 1, e.admitted ? 'carry' : e.delayMs > 0 ? 'delayed' : 'now');
-    templateSeq = a.templateSeq;
-    admitted = e.admitted === true || a.admitted;
-    // Parked until the finisher of a slot hands it over: never claimed before.
-    parked = !admitted && e.delayMs <= 0;
-  }
   // A start due now is ordered as if it had become due priority × step earlier (engine/flow).
   const offsetMs = e.delayMs > 0 ? e.delayMs : -priority * (e.priorityStepMs ?? DEFAULT_PRIORITY_STEP_MS);
   const rate = e.rateLimit ?? null;
+  const templateSeq = e.templateKey === null ? null : await nextTemplateSeq(q, store, e.templateKey);
+  // admitted, wait_for, available_at: fixed, or decided by the admission check in the INSERT itself.
+  let admission = { sql: `?, ?, ${store.nowPlus}`, params: [e.admitted ? 1 : 0, null, store.ms(offsetMs)] as unknown[] };
+  let from = { sql: '', params: [] as unknown[] };
+  if (e.templateKey !== null && !e.admitted && e.delayMs <= 0) {
+    admission = { sql: `a.adm, CASE WHEN a.adm = 1 THEN NULL ELSE ? END, CASE WHEN a.adm = 1 THEN ${store.nowPlus} ELSE NULL END`, params: [ADMISSION_WAIT, store.ms(offsetMs)] };
+    const check = admissionCheck(e.templateKey, e.templateLimit ?? 1);
+    from = { sql: ` FROM (SELECT ${check.sql} AS adm) AS a`, params: check.params };
+  }
   await q.run(
     `INSERT INTO workflow_executions (id, run_id, first_run_id, continued_from, run_number, workflow_name, workflow_version, template_key, ` +
-      `template_limit, template_seq, admitted, priority, rate_key, rate_step_us, status, input, wait_for, available_at, lease_token, next_seq, ` +
+      `template_limit, template_seq, priority, rate_key, rate_step_us, status, input, admitted, wait_for, available_at, lease_token, next_seq, ` +
       `step_attempt, attempt, parent_id, parent_seq, trace_context, created_at, updated_at) ` +
       // created_at at millisecond precision so a JS Date cursor (list pagination) matches it exactly.
-      `VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ${parked ? 'NULL' : store.nowPlus}, ?, 0, 0, 0, ?, ?, ?, ` +
-      `${store.mysql ? 'UTC_TIMESTAMP(3)' : store.now}, ${store.now})`,
+      `SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ${admission.sql}, ?, 0, 0, 0, ?, ?, ?, ` +
+      `${store.mysql ? 'UTC_TIMESTAMP(3)' : store.now}, ${store.now}${from.sql}`,
     [e.id, runId, e.firstRunId ?? runId, e.continuedFrom ?? null, e.runNumber ?? 1, e.workflowName, e.workflowVersion, e.templateKey,
-      e.templateLimit, templateSeq, admitted ? 1 : 0, priority, rate?.key ?? null, rate ? Math.ceil((rate.periodMs * 1000) / rate.limit) : null,
-      e.input, parked ? ADMISSION_WAIT : null, ...(parked ? [] : [store.ms(offsetMs)]), e.leaseToken ?? 0, e.parentId, e.parentSeq, e.traceContext ?? null],
+      e.templateLimit, templateSeq, priority, rate?.key ?? null, rate ? Math.ceil((rate.periodMs * 1000) / rate.limit) : null,
+      e.input, ...admission.params, e.leaseToken ?? 0, e.parentId, e.parentSeq, e.traceContext ?? null, ...from.params],
   );
 }
 
