@@ -24,6 +24,7 @@ import { epochUs, Monitor, recreateDatabase } from './lib/server';
 import { perRunnerConcurrency, ratio, round } from './lib/stats';
 import { runWorkload, startBatch } from './lib/workload';
 import { countBenchStatementsTo } from './lib/statements';
+import { prioritizedWorkload, rateLimitedWorkload } from './lib/flow-workloads';
 import { benchOneStep, benchSleep, benchSteps, benchTemplate } from './workloads/workflows';
 
 const TEMPLATE_KEYS = 20;
@@ -102,7 +103,7 @@ async function main(): Promise<void> {
     await run('limit', async () => { r.limit = await measureLimit(url, opts.concurrency, opts.limitSeconds); });
 
     // Throughput workloads and cross-process latency share one fleet of R runner processes.
-    const fleetSections: Section[] = ['steps', 'one-step', 'sleep', 'template', 'latency'];
+    const fleetSections: Section[] = ['steps', 'one-step', 'sleep', 'template', 'rate-limited', 'priority', 'latency'];
     let fleet: RunnerProc[] = [];
     await run('spawn runners', async () => {
       fleet = await spawnRunners(opts.runners, (i) => ({ dbUrl: url, instanceId: `bench-runner-${i}-${process.pid}`, concurrency: ctx.perRunner }));
@@ -127,6 +128,12 @@ async function main(): Promise<void> {
       const batch = await startBatch(ctx, benchTemplate.name);
       const w = await runWorkload(ctx, fleet, { workflow: benchTemplate, count, stepsPerWorkflow: 1, input: (i) => ({ key: `k${i % TEMPLATE_KEYS}` }) });
       r.workloads.template = { ...w, keys: TEMPLATE_KEYS, limit: 1, overlapping_pairs: await templateOverlaps(ctx, batch.since) } satisfies TemplateResult;
+    }));
+    await run('rate-limited', () => withFleet(async () => {
+      r.workloads.rate_limited = await rateLimitedWorkload(ctx, fleet, opts.quick ? 100 : Math.ceil(opts.workflows / 4));
+    }));
+    await run('priority', () => withFleet(async () => {
+      r.workloads.priority = await prioritizedWorkload(ctx, fleet, opts.quick ? 200 : opts.workflows);
     }));
     await run('latency (across processes)', () => withFleet(async () => { r.latency.cross_process = await pacedLatency(ctx); }), opts.sections.has('latency'));
     await stopRunners(fleet);

@@ -7,6 +7,7 @@ export { DEFAULT_DB_URL, parseDbUrl, type Dialect } from './store/dialect';
 export { ExecutionStatus, type WaitFor } from './store/types';
 
 export { defineWorkflow, type WorkflowDefinition, type WorkflowOptions, type WorkflowFunction, type WorkflowInput, type WorkflowOutput } from './workflow/define-workflow';
+export { MAX_PRIORITY, type RateLimitOptions } from './flow';
 export type { WorkflowContext, StepContext, StepOptions, ChildOptions, ChildHandle } from './workflow/context-types';
 export type { RetryPolicy } from './workflow/retry';
 export { saga } from './workflow/saga';

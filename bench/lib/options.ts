@@ -5,7 +5,7 @@
  */
 
 /** Every section `--only` accepts, in the order they run. */
-export const SECTIONS = ['limit', 'steps', 'one-step', 'sleep', 'template', 'latency', 'idle', 'failover', 'memory', 'scale'] as const;
+export const SECTIONS = ['limit', 'steps', 'one-step', 'sleep', 'template', 'rate-limited', 'priority', 'latency', 'idle', 'failover', 'memory', 'scale'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 /** Resolved bench settings. */

@@ -10,6 +10,7 @@ import type { MemoryResult } from './memory';
 import type { ScaleResult } from './scale';
 import { verdict, type TargetCheck } from './stats';
 import type { WorkloadResult } from './workload';
+import type { PrioritizedResult, RateLimitedResult } from './flow-workloads';
 
 /** The template workload adds a serialization check. */
 export type TemplateResult = WorkloadResult & { keys: number; limit: number; overlapping_pairs: number };
@@ -33,7 +34,10 @@ export interface BenchResult {
   /** Idle statements per second per runner (4 idle runners; counted in the runners, server figure in idle). */
   idle_queries_per_s: number | null;
   limit: LimitResult | null;
-  workloads: { steps?: WorkloadResult; one_step?: WorkloadResult; sleep?: WorkloadResult; template?: TemplateResult };
+  workloads: {
+    steps?: WorkloadResult; one_step?: WorkloadResult; sleep?: WorkloadResult; template?: TemplateResult;
+    rate_limited?: RateLimitedResult; priority?: PrioritizedResult;
+  };
   latency: { in_process?: LatencyResult; cross_process?: LatencyResult };
   idle: IdleResult | null;
   failover: { ttl_3s?: FailoverResult; ttl_default?: FailoverResult };
@@ -54,6 +58,16 @@ export function targets(r: BenchResult, pollIntervalMs: number): (TargetCheck & 
     { name: 'submit→first-step p50, across processes', value: r.latency.cross_process?.first_step_ms.p50 ?? null, kind: 'max', bound: pollIntervalMs, unit: 'ms' },
     { name: 'failover (TTL 3 s) ≤ TTL + poll + 1 s', value: r.failover.ttl_3s?.median_ms ?? null, kind: 'max', bound: r.failover.ttl_3s?.bound_ms ?? 4500, unit: 'ms' },
   ];
+  if (r.workloads.template && r.workloads.one_step) {
+    // Issue 13: template-serialized work at least half the unserialized figure of the same run.
+    const t = r.workloads.template.workflows_per_s;
+    const u = r.workloads.one_step.workflows_per_s;
+    list.push({ name: 'template-serialized wf/s vs one-step (unserialized)', value: t === null || !u ? null : t / u, kind: 'min', bound: 0.5, unit: '×' });
+  }
+  if (r.workloads.rate_limited) {
+    list.push({ name: 'rate limit: most starts of one key in any 1 s (limit + 1)', value: r.workloads.rate_limited.worst_key_1s_window,
+      kind: 'max', bound: r.workloads.rate_limited.limit_per_key_per_s + 1, unit: 'starts' });
+  }
   if (r.failover.ttl_default) {
     list.push({ name: 'failover (TTL 15 s) ≤ TTL + poll + 1 s', value: r.failover.ttl_default.median_ms, kind: 'max', bound: r.failover.ttl_default.bound_ms, unit: 'ms' });
   }
@@ -102,6 +116,14 @@ export function formatReport(r: BenchResult): string {
   if (w.one_step) out.push(...workloadLines('one-step', w.one_step));
   if (w.sleep) out.push(...workloadLines('sleep', w.sleep));
   if (w.template) out.push(...workloadLines('template', w.template), `${''.padEnd(10)} ${w.template.keys} keys, limit ${w.template.limit}: ${w.template.overlapping_pairs} overlapping runs of one key`);
+  if (w.rate_limited) {
+    out.push(...workloadLines('rate-lim', w.rate_limited), `${''.padEnd(10)} ${w.rate_limited.keys} keys × ${w.rate_limited.limit_per_key_per_s}/s ` +
+      `(${w.rate_limited.allowed_per_s}/s allowed): most starts of one key in any 1 s: ${w.rate_limited.worst_key_1s_window}`);
+  }
+  if (w.priority) {
+    out.push(...workloadLines('priority', w.priority), `${''.padEnd(10)} complete p50 by priority: ` +
+      Object.entries(w.priority.complete_ms_by_priority).sort(([a], [b]) => Number(b) - Number(a)).map(([p, s]) => `${p}: ${f(s.p50, ' ms')}`).join(', '));
+  }
   if (r.latency.in_process) out.push(latencyLine('in-proc', r.latency.in_process));
   if (r.latency.cross_process) out.push(latencyLine('x-proc', r.latency.cross_process));
   if (r.idle) {

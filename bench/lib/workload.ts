@@ -5,7 +5,7 @@
  * deltas and the CPU time of the runners, mariadbd and the bench over the same window.
  */
 import { performance } from 'node:perf_hooks';
-import type { WorkflowDefinition } from '../../engine';
+import type { StartOptions, WorkflowDefinition } from '../../engine';
 import { forEachParallel, waitUntil, type BenchContext } from './context';
 import { cpuSeconds, machineBusySeconds } from './proc';
 import type { RunnerProc } from './runners';
@@ -98,6 +98,8 @@ export interface WorkloadSpec<I> {
   /** ctx.step calls per execution (for per-step figures). */
   stepsPerWorkflow: number;
   input: (i: number) => I;
+  /** Start options of execution i (priority…). */
+  options?: (i: number) => StartOptions;
 }
 
 /** Submit `spec.count` executions and wait for all of them; measure. */
@@ -108,7 +110,7 @@ export async function runWorkload<I>(ctx: BenchContext, runners: readonly Runner
   const cpu0 = cpuMark(ctx, runners);
   const t0 = performance.now();
   await forEachParallel(spec.count, SUBMIT_PARALLEL, async (i) => {
-    await ctx.client.start(spec.workflow, spec.input(i));
+    await ctx.client.start(spec.workflow, spec.input(i), spec.options?.(i));
   });
   const submitMs = performance.now() - t0;
   await waitFinished(ctx, batch, spec.count, Math.max(60_000, spec.count * spec.stepsPerWorkflow * 20));

@@ -37,6 +37,22 @@ export const benchTemplate = defineWorkflow({
   return 1;
 });
 
+/** Rate-limited: 25 starts per second per key (the bench uses 10 keys: 250/s in all). */
+export const BENCH_RATE_PER_KEY = 25;
+export const benchRated = defineWorkflow({
+  name: 'bench-rated',
+  rateLimit: { limit: BENCH_RATE_PER_KEY, period: '1s', key: (input: { key: string }) => input.key },
+}, async (ctx) => {
+  await ctx.step('only', async () => result(0));
+  return 1;
+});
+
+/** Prioritised: one step; the bench starts it with priorities 0…3 (aging step 1 s). */
+export const benchPrioritized = defineWorkflow({ name: 'bench-prioritized', priorityStep: '1s' }, async (ctx) => {
+  await ctx.step('only', async () => result(0));
+  return 1;
+});
+
 /**
  * Failover probe: a timer every `ms` for `ticks` ticks. Each tick commits a timer event and
  * waits in memory, so a survivor that resumes it commits its next event right after replay.

@@ -20,7 +20,8 @@ import { insertExecution } from '../store/executions';
 import { notifier } from '../store/notifier';
 import { FINISHED_STATUSES, type ExecutionRecord, type ExecutionStatus, type NewExecution } from '../store/types';
 import { captureTraceContext } from '../tracing/trace-context';
-import { templateKeyOf, validateWorkflowName, type WorkflowDefinition } from '../workflow/define-workflow';
+import { rateLimitOf, templateKeyOf, validateWorkflowName, type WorkflowDefinition } from '../workflow/define-workflow';
+import { validatePriority } from '../flow/options';
 import { prepareStart, writeStart } from './keyed-start';
 import { outboxRow, startInCallerTransaction } from '../transactions/outbox';
 import { createScheduleClient } from '../schedules/client';
@@ -93,6 +94,7 @@ export async function createClient(options: ClientOptions = {}): Promise<Client>
     const row: NewExecution = {
       id, runId, workflowName: name, workflowVersion: def?.version ?? 1, templateKey, templateLimit: def?.template?.limit ?? null,
       input: encoded, parentId: null, parentSeq: null, delayMs, traceContext: captureTraceContext(),
+      priority: validatePriority(opts.priority), priorityStepMs: def?.priorityStepMs, rateLimit: rateLimitOf(def, input),
     };
     // Rows written without a run id (raw SQL) get a handle that follows the id.
     const handle = (rec: Pick<ExecutionRecord, 'runId' | 'firstRunId'>) => new WorkflowHandle(db, id, limit, rec.runId ? { runId: rec.runId, firstRunId: rec.firstRunId } : undefined);

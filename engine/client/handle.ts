@@ -174,7 +174,7 @@ export class WorkflowHandle<O = unknown> {
       startBuild: rec.startBuild, lastBuild: rec.lastBuild, lastVersion: rec.lastVersion, waitingForBuild: waitingFor,
       input, output, error: error instanceof UndecodablePayload ? { name: 'UndecodablePayload', message: error.description } : (error as RecordedError | null),
       customStatus, waitingFor: rec.waitFor, templateKey: localKeyOrNull(rec.templateKey), admitted: rec.admitted,
-      attempts: rec.attempt, leaseToken: rec.leaseToken, leaseHolder: holder ? { owner: holder.owner, expiresAt: holder.expiresAt } : null,
+      priority: rec.priority ?? 0, rateKey: localKeyOrNull(rec.rateKey ?? null), attempts: rec.attempt, leaseToken: rec.leaseToken, leaseHolder: holder ? { owner: holder.owner, expiresAt: holder.expiresAt } : null,
       parentId: localKeyOrNull(rec.parentId), cancelRequested: rec.cancelReason, pendingSignals: pending, undeliveredSignals: undelivered, servedByLiveRunner: served,
       availableAt: rec.availableAt, createdAt: rec.createdAt, startedAt: rec.startedAt, finishedAt: rec.finishedAt, updatedAt: rec.updatedAt,
     };

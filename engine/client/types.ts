@@ -32,6 +32,11 @@ export interface StartOptions {
    * not for workflows with a dedup/debounce key.
    */
   em?: EntityManager;
+  /**
+   * 0…1000, higher is claimed first among due starts of the workflow, aged by its
+   * `priorityStep` so a lower priority waits at most (difference × step). @default 0
+   */
+  priority?: number;
 }
 
 /** Options of `client.getHandle`. */
@@ -86,6 +91,10 @@ export interface ExecutionDescription {
   templateKey: string | null;
   /** Admitted by its template lock (holds a slot). */
   admitted: boolean;
+  /** Start priority (0…1000); a start due at once has `availableAt` moved back by priority × step. */
+  priority: number;
+  /** Key of the workflow's rate limit this start was paced under, or null. */
+  rateKey: string | null;
   /** Number of times a runner claimed it. */
   attempts: number;
   leaseToken: number;

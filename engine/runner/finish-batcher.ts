@@ -2,13 +2,14 @@
  * Group finish: the terminal commits of a runner's executions that need nothing but their own
  * row and lease (no parent to wake, no template slot to pass on, nothing buffered) share one
  * transaction: one fenced multi-row UPDATE (`lease_token = CASE id …`) and one DELETE of their
- * lease rows. Batching itself is group-queue.ts.
+ * lease rows; template slots they held are handed to the next waiters in it (admission.ts). Batching itself is group-queue.ts.
  */
 import { LeaseLostError } from '../errors';
 import { executionLockKey } from '../store/lock-keys';
 import { deleteLocksByKeySql, isConnectionError, type SqlRunner, type SqlStore } from '../store/sql';
 import { boundErrorJson } from '../error-size';
 import { markUndelivered } from '../store/signals';
+import { handOffSlots } from '../store/admission';
 import { commitFenced } from '../store/transitions';
 import { GroupQueue, type Queued } from './group-queue';
 import type { FinishItem } from '../store/types';
@@ -56,7 +57,7 @@ export class FinishBatcher {
         const rows = await this.#store.all<{ status: string; lease_token: unknown }>('SELECT status, lease_token FROM workflow_executions WHERE id = ?', [lease.executionId]).catch(() => null);
         if (rows?.[0] && rows[0].status === status && Number(rows[0].lease_token) === lease.token) return b.resolve();
       }
-      await commitFenced(this.#store, lease, { events: [], nextSeq, ignoreCancel: true, finish: { status, output, error } });
+      await commitFenced(this.#store, lease, { events: [], nextSeq, ignoreCancel: true, finish: { status, output, error }, freesSlotOf: b.item.templateKey });
       b.resolve();
     } catch (err) {
       b.reject(err);
@@ -102,5 +103,8 @@ async function finishMany(q: SqlRunner, store: SqlStore, items: readonly FinishI
       [keys.map((i) => executionLockKey(i.lease.executionId)), ...keys.flatMap((i) => [executionLockKey(i.lease.executionId), i.lease.token])],
     );
   }
+  const freed = new Map<string, number>();
+  for (const i of keys) if (i.templateKey) freed.set(i.templateKey, (freed.get(i.templateKey) ?? 0) + 1);
+  await handOffSlots(q, store, freed);
   return done;
 }

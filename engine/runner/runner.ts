@@ -191,7 +191,8 @@ export class Runner extends EventEmitter<RunnerEvents> {
     this.#claiming = true;
     let claimed: ClaimedExecution[];
     try {
-      claimed = await claimExecutions(this.#db.sql, { owner: this.id, workflows: names, limit: free, leaseTtlMs: this.options.leaseTtlMs, routing: this.options.routing, namespace: this.options.namespace });
+      claimed = await claimExecutions(this.#db.sql, { owner: this.id, workflows: names, limit: free, leaseTtlMs: this.options.leaseTtlMs, routing: this.options.routing, namespace: this.options.namespace,
+        onTurn: (ms) => { setTimeout(() => this.#poller?.nudge(), ms).unref(); } });
     } finally {
       this.#claiming = false;
     }

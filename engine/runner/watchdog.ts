@@ -4,7 +4,8 @@
  * admissions. Each is one bounded statement that is safe to run from any runner at any time.
  */
 import type { Logger } from 'pino';
-import { requeueOrphans, sweepAdmissions } from '../store/claims';
+import { requeueOrphans } from '../store/claims';
+import { sweepAdmissions } from '../store/admission';
 import { markStaleRunners } from '../store/runners';
 import type { SqlStore } from '../store/sql';
 

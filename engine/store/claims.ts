@@ -1,19 +1,17 @@
 /**
  * Claims and the watchdog. A claim is one short transaction: pick due executions of the
  * served workflows (oldest first; `FOR UPDATE SKIP LOCKED` in READ COMMITTED on MySQL, an
- * immediate transaction on SQLite), admit template members (at most `limit` admitted per
- * key, FIFO by the key's creation sequence `template_seq`, serialised on the key's `workflow_templates` row), bump each lease
- * token and write the lease rows. Members that are not admitted are parked with
- * available_at = NULL (no busy re-claiming) until a slot frees up.
+ * immediate transaction on SQLite), admit the rare template member that arrives un-admitted
+ * (admission.ts: most are admitted at start or handed a slot by the finisher), bump each lease
+ * token and write the lease rows.
  */
 import { buildFilter, stampBuilds, type BuildRouting } from './builds';
 import { EXECUTION_LOCK_PREFIX, executionLockKey, nextPrefix } from './lock-keys';
 import { EXECUTION_COLUMNS, toExecution } from './executions';
+import { ADMISSION_WAIT, admitAtClaim } from './admission';
+import { paceStarts, RATE_WAIT } from './rate-limits';
 import { deleteLocksByKeySql, type SqlRunner, type SqlStore } from './sql';
-import type { ClaimedExecution, ExecutionRecord } from './types';
-
-/** wait_for of an execution parked by admission. */
-const ADMISSION_WAIT = JSON.stringify({ kind: 'admission' });
+import type { ClaimedExecution } from './types';
 
 /** What to claim. */
 export interface ClaimRequest {
@@ -25,12 +23,16 @@ export interface ClaimRequest {
   routing?: BuildRouting;
   /** Only executions of this namespace. @default 'default' */
   namespace?: string;
+  /** Rate-limited starts are queued: the next may go in `inMs` (rate-limits.ts); claim again then. */
+  onTurn?: (inMs: number) => void;
 }
 
 /** Claim up to `limit` due executions for `owner`. */
 export async function claimExecutions(store: SqlStore, req: ClaimRequest): Promise<ClaimedExecution[]> {
   if (req.limit <= 0 || req.workflows.length === 0) return [];
-  return store.tx(async (q) => {
+  let turn: number | undefined;
+  const result = await store.tx(async (q) => {
+    turn = undefined;
     const lock = store.mysql ? ' FOR UPDATE SKIP LOCKED' : '';
     const builds = buildFilter(req.routing);
     const rows = await q.all<Record<string, unknown>>(
@@ -42,14 +44,16 @@ export async function claimExecutions(store: SqlStore, req: ClaimRequest): Promi
     if (rows.length === 0) return [];
     const dbNowAt = store.date(rows[0].db_now) as Date;
     let picked = rows.map((r) => toExecution(r, store.date));
-    picked = await admit(q, store, picked);
+    picked = await admitAtClaim(q, store, picked);
+    // Last: a start it defers was not marked admitted (the claim's UPDATE does that), so it holds no slot.
+    picked = await paceStarts(q, store, picked, dbNowAt, (ms) => { turn = ms; });
     if (picked.length === 0) return [];
     let ids = picked.map((e) => e.id);
     const updated = await q.run(
       `UPDATE workflow_executions SET status = 'running', lease_token = lease_token + 1, runner_id = ?, attempt = attempt + 1, ` +
-        `admitted = CASE WHEN template_key IS NULL THEN admitted ELSE 1 END, wait_for = CASE WHEN wait_for = ? THEN NULL ELSE wait_for END, ` +
+        `admitted = CASE WHEN template_key IS NULL THEN admitted ELSE 1 END, wait_for = CASE WHEN wait_for IN (?, ?) THEN NULL ELSE wait_for END, ` +
         `started_at = COALESCE(started_at, ${store.now}), updated_at = ${store.now} WHERE id IN (?)`,
-      [req.owner, ADMISSION_WAIT, ids],
+      [req.owner, ADMISSION_WAIT, RATE_WAIT, ids],
     );
     if (updated.affectedRows !== ids.length) {
       // A row the UPDATE did not reach (an id the store cannot address exactly): never lease it,
@@ -69,13 +73,16 @@ export async function claimExecutions(store: SqlStore, req: ClaimRequest): Promi
       runnerId: req.owner,
       attempt: e.attempt + 1,
       admitted: e.templateKey !== null ? true : e.admitted,
-      waitFor: e.waitFor?.kind === 'admission' ? null : e.waitFor,
+      waitFor: e.waitFor?.kind === 'admission' || e.waitFor?.kind === 'rate' ? null : e.waitFor,
       dbNow: dbNowAt,
       claimedFromWaiting: e.status === 'waiting',
     }));
     await writeLeaseRows(q, store, req.owner, req.leaseTtlMs, claimed);
     return claimed;
   });
+  // After the commit, so the turn is judged against what this claim wrote.
+  if (turn !== undefined) req.onTurn?.(turn);
+  return result;
 }
 
 async function writeLeaseRows(q: SqlRunner, store: SqlStore, owner: string, ttlMs: number, claimed: ClaimedExecution[]): Promise<void> {
@@ -92,52 +99,6 @@ async function writeLeaseRows(q: SqlRunner, store: SqlStore, owner: string, ttlM
     `INSERT INTO distributed_locks (lock_key, owner, token, hold_count, expires_at, created_at, updated_at) VALUES ${values.join(', ')} ${upsert}`,
     params,
   );
-}
-
-/**
- * Template admission, inside the claim transaction. Executions without a template, or already
- * admitted (resuming after a wait or a crash), pass. Others pass when their key has a free slot
- * and they are at the head of the key's FIFO; the rest are parked until a slot frees.
- */
-async function admit(q: SqlRunner, store: SqlStore, picked: ExecutionRecord[]): Promise<ExecutionRecord[]> {
-  const pending = picked.filter((e) => e.templateKey !== null && !e.admitted);
-  if (pending.length === 0) return picked;
-  const rejected = new Set<string>();
-  const keys = [...new Set(pending.map((e) => e.templateKey as string))].sort();
-  for (const key of keys) {
-    const members = pending.filter((e) => e.templateKey === key);
-    const limit = Math.max(1, members[0].templateLimit ?? 1);
-    if (store.mysql) {
-      let locked = await q.all('SELECT template_key FROM workflow_templates WHERE template_key = ? FOR UPDATE', [key]);
-      if (locked.length === 0) {
-        await q.run(`INSERT IGNORE INTO workflow_templates (template_key, created_at) VALUES (?, ${store.now})`, [key]);
-        locked = await q.all('SELECT template_key FROM workflow_templates WHERE template_key = ? FOR UPDATE', [key]);
-      }
-    }
-    const [{ n }] = await q.all<{ n: unknown }>(
-      "SELECT COUNT(*) AS n FROM workflow_executions WHERE template_key = ? AND admitted = 1 AND status IN ('queued', 'running', 'waiting')",
-      [key],
-    );
-    const free = Math.max(0, limit - Number(n));
-    const head = free === 0 ? [] : await q.all<{ id: unknown; available_at: unknown }>(
-      `SELECT id, available_at FROM workflow_executions WHERE template_key = ? AND admitted = 0 AND status = 'queued' ` +
-        `AND (available_at IS NULL OR available_at <= ${store.now}) ORDER BY template_seq, created_at, id LIMIT ?`,
-      [key, free],
-    );
-    const headIds = new Set(head.map((h) => String(h.id)));
-    for (const m of members) if (!headIds.has(m.id)) rejected.add(m.id);
-    // Head members parked earlier (not among our candidates) become claimable again now.
-    const memberIds = new Set(members.map((m) => m.id));
-    const toWake = head.filter((h) => h.available_at === null && !memberIds.has(String(h.id))).map((h) => String(h.id));
-    if (toWake.length) await q.run(`UPDATE workflow_executions SET available_at = ${store.now} WHERE id IN (?)`, [toWake]);
-  }
-  if (rejected.size) {
-    await q.run(
-      `UPDATE workflow_executions SET available_at = NULL, wait_for = ?, updated_at = ${store.now} WHERE id IN (?) AND status = 'queued'`,
-      [ADMISSION_WAIT, [...rejected]],
-    );
-  }
-  return picked.filter((e) => !rejected.has(e.id));
 }
 
 /**
@@ -159,14 +120,6 @@ export async function releaseLeases(store: SqlStore, owner: string, leases: read
     await q.run(`${deleteLocksByKeySql(store)} WHERE owner = ? AND lock_key IN (?)`, [owner, leases.map((l) => executionLockKey(l.executionId))]);
     return n;
   });
-}
-
-/** Re-open admission-parked executions whose key has room (a safety net against lost wake-ups). */
-export async function sweepAdmissions(store: SqlStore): Promise<number> {
-  const res = await store.run(
-    `UPDATE workflow_executions SET available_at = ${store.now} WHERE status = 'queued' AND admitted = 0 AND available_at IS NULL AND template_key IS NOT NULL`,
-  );
-  return res.affectedRows;
 }
 
 /** The current holder of an execution's lease, if any (describe). */

@@ -27,15 +27,13 @@ export async function insertContinuation(q: SqlRunner, store: SqlStore, lease: L
   const rec = await findExecution(q, store, lease.executionId);
   if (!rec || rec.status !== 'continued' || rec.leaseToken !== lease.token) throw new Error(`continue-as-new of "${lease.executionId}": the run is not the one just ended`);
   const n = await archiveRun(q, store, rec, true);
+  const keepAdmission = rec.admitted && rec.templateKey !== null && rec.templateKey === next.templateKey;
   await insertExecution(q, store, {
     id: rec.id, runId: next.runId, firstRunId: rec.firstRunId || rec.runId, continuedFrom: rec.runId, runNumber: n + 1,
     leaseToken: rec.leaseToken, workflowName: rec.workflowName, workflowVersion: next.workflowVersion,
     templateKey: next.templateKey, templateLimit: next.templateLimit, input: next.input,
-    parentId: rec.parentId, parentSeq: rec.parentSeq, delayMs: 0,
+    parentId: rec.parentId, parentSeq: rec.parentSeq, delayMs: 0, admitted: keepAdmission,
   });
-  const keepAdmission = rec.admitted && rec.templateKey !== null && rec.templateKey === next.templateKey;
-  if (keepAdmission || rec.cancelReason !== null) {
-    await q.run('UPDATE workflow_executions SET admitted = ?, cancel_reason = ? WHERE id = ?', [keepAdmission ? 1 : 0, rec.cancelReason, rec.id]);
-  }
+  if (rec.cancelReason !== null) await q.run('UPDATE workflow_executions SET cancel_reason = ? WHERE id = ?', [rec.cancelReason, rec.id]);
   return { templateFreed: rec.admitted && rec.templateKey !== null && !keepAdmission ? rec.templateKey : null };
 }

@@ -28,7 +28,7 @@ export async function setDebounceExecution(q: SqlRunner, workflow: string, key: 
 export async function rewriteUnstarted(q: SqlRunner, store: SqlStore, id: string, e: { input: string | null; templateKey: string | null; delayMs: number }): Promise<boolean> {
   const res = await q.run(
     `UPDATE workflow_executions SET input = ?, template_key = ?, available_at = ${store.nowPlus}, updated_at = ${store.now} ` +
-      "WHERE id = ? AND status = 'queued' AND attempt = 0 AND cancel_reason IS NULL",
+      "WHERE id = ? AND status = 'queued' AND attempt = 0 AND admitted = 0 AND cancel_reason IS NULL",
     [e.input, e.templateKey, store.ms(e.delayMs), id],
   );
   return res.affectedRows === 1;

@@ -70,6 +70,11 @@ export function buildEntities(dialect: Dialect): EntitySchema[] {
       templateLimit: { type: 'integer', nullable: true },
       templateSeq: { ...big, nullable: true } as never,
       admitted: { type: 'boolean', default: false },
+      /** Start priority (higher is claimed first; see engine/flow/priority.ts). */
+      priority: { type: 'integer', default: 0 },
+      /** Rate-limit key of its start (engine/store/rate-limits.ts), and the spacing period/limit in µs. */
+      rateKey: { type: 'string', length: MAX_NAME_LENGTH, nullable: true },
+      rateStepUs: { ...big, nullable: true } as never,
       status: { type: 'string', length: 16 },
       input: { ...longText, nullable: true } as never,
       output: { ...longText, nullable: true } as never,
@@ -111,6 +116,8 @@ export function buildEntities(dialect: Dialect): EntitySchema[] {
       { name: 'workflow_executions_status_template_idx', properties: ['status', 'templateKey'] },
       { name: 'workflow_executions_first_run_idx', properties: ['firstRunId'] },
       { name: 'workflow_executions_build_idx', properties: ['lastBuild', 'status'] },
+      // O(1) admission: a key's slot holders (admitted = 1) and its FIFO head (admitted = 0, by template_seq) by seek.
+      { name: 'workflow_executions_admission_idx', properties: ['templateKey', 'admitted', 'status', 'templateSeq'] },
     ],
   });
 
@@ -222,5 +229,17 @@ export function buildEntities(dialect: Dialect): EntitySchema[] {
     },
   });
 
-  return [locks, executions, events, signals, runners, templates, schedules, dedup, debounce];
+  /** Rate limits: the next free start slot per (workflow, key); see engine/store/rate-limits.ts. */
+  const rateLimits = new EntitySchema<Row>({
+    name: 'WorkflowRateLimit', tableName: 'workflow_rate_limits',
+    properties: {
+      workflowName: { type: 'string', length: MAX_NAME_LENGTH, primary: true },
+      rateKey: { type: 'string', length: MAX_NAME_LENGTH, primary: true },
+      nextAt: { ...dt } as never,
+      hintAt: { ...dt } as never,
+      updatedAt: { ...dt } as never,
+    },
+  });
+
+  return [locks, executions, events, signals, runners, templates, schedules, dedup, debounce, rateLimits];
 }

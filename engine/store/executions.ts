@@ -3,14 +3,16 @@
  * and the "wake" touch other writers use. Lease-holder transitions are in transitions.ts,
  * claims and the watchdog in claims.ts.
  */
-import { namespaceOf } from '../namespace/keys';
+import { namespaceOf, nsKey } from '../namespace/keys';
 import { uuidv7 } from '../uuid7';
 import type { SqlRunner, SqlStore } from './sql';
+import { ADMISSION_WAIT, admissionCheck, nextTemplateSeq } from './admission';
+import { DEFAULT_PRIORITY_STEP_MS } from '../flow/options';
 import type { ExecutionRecord, ExecutionStatus, NewExecution, WaitFor } from './types';
 
 /** Every column, in SELECT form. */
 export const EXECUTION_COLUMNS =
-  'id, run_id, first_run_id, continued_from, run_number, workflow_name, workflow_version, template_key, template_limit, admitted, status, input, output, error, custom_status, ' +
+  'id, run_id, first_run_id, continued_from, run_number, workflow_name, workflow_version, template_key, template_limit, admitted, priority, rate_key, rate_step_us, status, input, output, error, custom_status, ' +
   'wait_for, available_at, lease_token, runner_id, next_seq, step_attempt, attempt, parent_id, parent_seq, cancel_reason, ' +
   'created_at, updated_at, started_at, finished_at, trace_context, start_build, last_build, last_version';
 
@@ -32,6 +34,9 @@ export function toExecution(r: Record<string, unknown>, date: SqlStore['date']):
     templateKey: str(r.template_key),
     templateLimit: r.template_limit === null || r.template_limit === undefined ? null : Number(r.template_limit),
     admitted: Number(r.admitted) === 1 || r.admitted === true,
+    priority: Number(r.priority ?? 0),
+    rateKey: str(r.rate_key),
+    rateStepUs: r.rate_step_us === null || r.rate_step_us === undefined ? null : Number(r.rate_step_us),
     status: String(r.status) as ExecutionStatus,
     input: str(r.input),
     output: str(r.output),
@@ -67,36 +72,37 @@ export function isDuplicateKeyError(err: unknown): boolean {
 
 /**
  * Insert a new queued execution (throws a duplicate-key error when the id exists). A template
- * member gets the next admission sequence of its key (FIFO ties: creation order, not id order);
- * call it inside a transaction for those, so the sequence and the row land together.
+ * member gets the next admission sequence of its key (FIFO ties: creation order, not id order)
+ * and is admitted or parked at once (admission.ts); a rate-limited start records its key (paced
+ * at its first claim, rate-limits.ts); a start due now is ordered by its priority. Call it inside
+ * a transaction for template members, so the sequence, the admission and the row land together.
  */
 export async function insertExecution(q: SqlRunner, store: SqlStore, e: NewExecution): Promise<void> {
-  const templateSeq = e.templateKey === null ? null : await nextTemplateSeq(q, store, e.templateKey);
   const runId = e.runId ?? uuidv7();
+  const priority = e.priority ?? 0;
+  // A start due now is ordered as if it had become due priority × step earlier (engine/flow).
+  const offsetMs = e.delayMs > 0 ? e.delayMs : -priority * (e.priorityStepMs ?? DEFAULT_PRIORITY_STEP_MS);
+  const rate = e.rateLimit ?? null;
+  const templateSeq = e.templateKey === null ? null : await nextTemplateSeq(q, store, e.templateKey);
+  // admitted, wait_for, available_at: fixed, or decided by the admission check in the INSERT itself.
+  let admission = { sql: `?, ?, ${store.nowPlus}`, params: [e.admitted ? 1 : 0, null, store.ms(offsetMs)] as unknown[] };
+  let from = { sql: '', params: [] as unknown[] };
+  if (e.templateKey !== null && !e.admitted && e.delayMs <= 0) {
+    admission = { sql: `a.adm, CASE WHEN a.adm = 1 THEN NULL ELSE ? END, CASE WHEN a.adm = 1 THEN ${store.nowPlus} ELSE NULL END`, params: [ADMISSION_WAIT, store.ms(offsetMs)] };
+    const check = admissionCheck(e.templateKey, e.templateLimit ?? 1);
+    from = { sql: ` FROM (SELECT ${check.sql} AS adm) AS a`, params: check.params };
+  }
   await q.run(
     `INSERT INTO workflow_executions (id, run_id, first_run_id, continued_from, run_number, workflow_name, workflow_version, template_key, ` +
-      `template_limit, template_seq, admitted, status, input, available_at, lease_token, next_seq, step_attempt, attempt, parent_id, parent_seq, ` +
-      `trace_context, namespace, created_at, updated_at) ` +
+      `template_limit, template_seq, priority, rate_key, rate_step_us, status, input, admitted, wait_for, available_at, lease_token, next_seq, ` +
+      `step_attempt, attempt, parent_id, parent_seq, trace_context, namespace, created_at, updated_at) ` +
       // created_at at millisecond precision so a JS Date cursor (list pagination) matches it exactly.
-      `VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 'queued', ?, ${store.nowPlus}, ?, 0, 0, 0, ?, ?, ?, ?, ${store.mysql ? 'UTC_TIMESTAMP(3)' : store.now}, ${store.now})`,
+      `SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ${admission.sql}, ?, 0, 0, 0, ?, ?, ?, ?, ` +
+      `${store.mysql ? 'UTC_TIMESTAMP(3)' : store.now}, ${store.now}${from.sql}`,
     [e.id, runId, e.firstRunId ?? runId, e.continuedFrom ?? null, e.runNumber ?? 1, e.workflowName, e.workflowVersion, e.templateKey,
-      e.templateLimit, templateSeq, e.input, store.ms(e.delayMs), e.leaseToken ?? 0, e.parentId, e.parentSeq, e.traceContext ?? null, namespaceOf(e.id)],
+      e.templateLimit, templateSeq, priority, rate ? nsKey(namespaceOf(e.id), rate.key) : null, rate ? Math.ceil((rate.periodMs * 1000) / rate.limit) : null,
+      e.input, ...admission.params, e.leaseToken ?? 0, e.parentId, e.parentSeq, e.traceContext ?? null, namespaceOf(e.id), ...from.params],
   );
-}
-
-/**
- * The next admission sequence of a template key: the key's `workflow_templates` row (created on
- * first use) counts up under its row lock, so sequences of one key are strictly increasing.
- */
-async function nextTemplateSeq(q: SqlRunner, store: SqlStore, key: string): Promise<number> {
-  await q.run(
-    store.mysql
-      ? `INSERT INTO workflow_templates (template_key, next_seq, created_at) VALUES (?, 1, ${store.now}) ON DUPLICATE KEY UPDATE next_seq = next_seq + 1`
-      : `INSERT INTO workflow_templates (template_key, next_seq, created_at) VALUES (?, 1, ${store.now}) ON CONFLICT (template_key) DO UPDATE SET next_seq = next_seq + 1`,
-    [key],
-  );
-  const [row] = await q.all<{ next_seq: unknown }>('SELECT next_seq FROM workflow_templates WHERE template_key = ?', [key]);
-  return Number(row.next_seq);
 }
 
 /** One execution, or null. `forUpdate` locks the row (MySQL; SQLite transactions are exclusive). */

@@ -12,6 +12,7 @@ import { insertEvents, markTimersFired, storedPayload } from './events';
 import { boundErrorJson } from '../error-size';
 import { consumeSignal, markUndelivered } from './signals';
 import { insertContinuation, type ContinuePlan } from './continue-as-new';
+import { handOffSlot } from './admission';
 import { isConnectionError, type SqlRunner, type SqlStore } from './sql';
 import type { ExecutionRecord, Lease, NewEvent, NewExecution, WaitFor } from './types';
 
@@ -46,6 +47,8 @@ export interface CommitPlan {
   consumeSignal?: { id: number; seq: number };
   /** Timers recorded as scheduled that fire with this commit (their delivery order). */
   fireTimers?: readonly { seq: number; order: number }[];
+  /** The template key whose slot a finish frees, when no record says so (the group finish's fallback). */
+  freesSlotOf?: string | null;
   /** Children to ask to cancel (the parent's cancellation reached them). */
   cancelChildren?: { ids: readonly string[]; reason: string };
   /**
@@ -225,27 +228,12 @@ async function writePlan(q: SqlRunner, store: SqlStore, lease: Lease, plan: Comm
     return 'committed';
   }
   if (plan.finish && record?.parentId) await wakeExecution(q, store, record.parentId);
-  if (plan.finish && record?.templateKey) await wakeNextInTemplate(q, store, record.templateKey);
+  const slot = plan.freesSlotOf ?? (record?.admitted ? record.templateKey : null);
+  if (plan.finish && slot) await wakeNextInTemplate(q, store, slot);
   return 'committed';
 }
 
-/**
- * A template slot was freed: make the oldest admission-blocked execution of the key claimable.
- * The template row lock orders this against a claimer that is blocking one right now.
- */
+/** A template slot was freed: hand it to the key's head waiter (admission.ts). */
 export async function wakeNextInTemplate(q: SqlRunner, store: SqlStore, templateKey: string): Promise<void> {
-  if (store.mysql) {
-    await q.all('SELECT template_key FROM workflow_templates WHERE template_key = ? FOR UPDATE', [templateKey]);
-    await q.run(
-      `UPDATE workflow_executions SET available_at = ${store.now} WHERE template_key = ? AND status = 'queued' AND admitted = 0 ` +
-        'AND available_at IS NULL ORDER BY template_seq, created_at, id LIMIT 1',
-      [templateKey],
-    );
-    return;
-  }
-  await q.run(
-    `UPDATE workflow_executions SET available_at = ${store.now} WHERE id IN (SELECT id FROM workflow_executions ` +
-      "WHERE template_key = ? AND status = 'queued' AND admitted = 0 AND available_at IS NULL ORDER BY template_seq, created_at, id LIMIT 1)",
-    [templateKey],
-  );
+  await handOffSlot(q, store, templateKey);
 }

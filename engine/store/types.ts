@@ -2,6 +2,7 @@
  * Domain records the store modules return. Database rows never leave engine/store: they are
  * mapped into these plain objects (dates as Date, tokens as numbers, JSON still as text).
  */
+import type { StartRateLimit } from '../flow/options';
 
 /** Execution statuses. */
 export const ExecutionStatus = {
@@ -26,7 +27,8 @@ export type WaitFor =
   | { kind: 'child'; seq: number; childId: string }
   | { kind: 'retry'; seq: number; name: string; dueAt: number; attempt?: number }
   | { kind: 'any'; waits: WaitFor[]; dueSeq?: number; dueAt?: number; more?: number }
-  | { kind: 'admission' };
+  | { kind: 'admission' }
+  | { kind: 'rate' };
 
 /** One execution as stored. */
 export interface ExecutionRecord {
@@ -44,6 +46,11 @@ export interface ExecutionRecord {
   templateKey: string | null;
   templateLimit: number | null;
   admitted: boolean;
+  /** Start priority (engine/flow). @default 0 */
+  priority?: number;
+  /** Rate-limit key of its start, and the spacing period/limit in µs (rate-limits.ts). */
+  rateKey?: string | null;
+  rateStepUs?: number | null;
   status: ExecutionStatus;
   /** JSON text (null = undefined). */
   input: string | null;
@@ -148,6 +155,14 @@ export interface NewExecution {
   delayMs: number;
   /** W3C trace context to continue in the runner. @default null */
   traceContext?: string | null;
+  /** Keeps the template slot of the run it continues (continue-as-new on the same key). @default false */
+  admitted?: boolean;
+  /** Start priority 0…1000 (engine/flow): due now, it is ordered as if due priority × step earlier. @default 0 */
+  priority?: number;
+  /** The workflow's priority aging step, ms. @default 1000 */
+  priorityStepMs?: number;
+  /** The workflow's rate limit for this start's key. @default none */
+  rateLimit?: StartRateLimit | null;
 }
 
 /** One execution's terminal commit, as the runner's finish batcher groups them. */
@@ -157,4 +172,6 @@ export interface FinishItem {
   output: string | null;
   error: string | null;
   nextSeq: number;
+  /** The template key whose slot this execution holds: handed on in the same transaction. */
+  templateKey?: string | null;
 }

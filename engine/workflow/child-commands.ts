@@ -11,7 +11,7 @@ import { decodeValue, encodeValue } from '../serialization';
 import { isDuplicateKeyError } from '../store/executions';
 import { EventKind, FINISHED_STATUSES, type NewExecution } from '../store/types';
 import type { ChildHandle, ChildOptions } from './context-types';
-import type { WorkflowDefinition } from './define-workflow';
+import { rateLimitOf, type WorkflowDefinition } from './define-workflow';
 import type { ExecutionSession } from './session';
 import { eventAt } from './names';
 import { validateChildId, validateTemplateKey } from '../validation';
@@ -30,6 +30,7 @@ export function startChildCommand<I, O>(s: ExecutionSession, shielded: boolean, 
   const ns = namespaceOf(s.record.id);
   const givenId = options.id === undefined ? undefined : storedKey(ns, options.id, MAX_EXECUTION_ID_LENGTH - 20, 'child id');
   const templateKey = workflow.template ? nsKey(ns, validateTemplateKey(workflow.template.key(input), workflow.name)) : null;
+  const rateLimit = rateLimitOf(workflow, input);
   const abandon = options.onParentCancel === 'abandon';
   const handle = (childId: string): ChildHandle<O> => ({ executionId: localKey(childId), result: () => childResultCommand<O>(s, shielded, childId) });
   const cmd = s.scheduler.issue(EventKind.childStart, workflow.name, {
@@ -40,7 +41,7 @@ export function startChildCommand<I, O>(s: ExecutionSession, shielded: boolean, 
       const child: NewExecution = {
         id: childId, workflowName: workflow.name, workflowVersion: workflow.version, templateKey,
         templateLimit: workflow.template?.limit ?? null, input: await s.payloads.encodeJson(json, what, s.payloadLimitBytes), parentId: s.record.id, parentSeq: c.seq, delayMs: 0,
-        traceContext: s.record.traceContext,
+        traceContext: s.record.traceContext, priorityStepMs: workflow.priorityStepMs, rateLimit,
       };
       await s.scheduler.complete(c, {
         events: [eventAt(c.seq, EventKind.childStart, workflow.name, 'started', JSON.stringify(abandon ? { childId, abandon } : { childId }), 1)],

@@ -9,6 +9,7 @@ import { checkStorableText } from '../validation';
 import { MAX_NAME_LENGTH } from '../store/entities';
 import { resolveRetryPolicy, type ResolvedRetryPolicy, type RetryPolicy } from './retry';
 import type { WorkflowContext } from './context-types';
+import { resolvePriorityStep, resolveRateLimit, type RateLimitOptions, type ResolvedRateLimit, type StartRateLimit } from '../flow/options';
 
 /** Options of `defineWorkflow`. */
 export interface WorkflowOptions<I> {
@@ -38,6 +39,16 @@ export interface WorkflowOptions<I> {
    * execution that runs `window` after the last of them, with the last input. @default undefined
    */
   debounce?: { key: (input: I) => string; window: Duration };
+  /**
+   * Rate limit: at most `limit` starts per `period` per key (computed from the input), across
+   * every runner, on the database clock; excess starts wait their turn. @default undefined (none)
+   */
+  rateLimit?: RateLimitOptions<I>;
+  /**
+   * Priority aging step: a start with `priority: p` is claimed before starts of lower priority
+   * that became due less than `(p − their priority) × priorityStep` before it. @default '1s'
+   */
+  priorityStep?: Duration;
 }
 
 /** Longest build id (the `last_build` column). */
@@ -56,6 +67,9 @@ export interface WorkflowDefinition<I = unknown, O = unknown> {
   readonly template?: { readonly key: (input: I) => string; readonly limit: number };
   readonly dedup?: { readonly key: (input: I) => string; readonly windowMs: number };
   readonly debounce?: { readonly key: (input: I) => string; readonly windowMs: number };
+  readonly rateLimit?: ResolvedRateLimit<I>;
+  /** @default 1000 (see WorkflowOptions.priorityStep) */
+  readonly priorityStepMs?: number;
   readonly fn: WorkflowFunction<I, O>;
   /** Type-only marker for the output type. */
   readonly __output?: O;
@@ -103,7 +117,9 @@ export function defineWorkflow<I = unknown, O = unknown>(options: WorkflowOption
   if (options.dedup && options.debounce) throw new ValidationError(`workflow "${name}": choose dedup or debounce, not both`, 'debounce');
   const dedup = keyedWindow(name, 'dedup', options.dedup);
   const debounce = keyedWindow(name, 'debounce', options.debounce);
-  return Object.freeze({ name, version, ...(buildId === undefined ? {} : { buildId }), retry: resolveRetryPolicy(options.retry, undefined, `workflow "${name}" retry`), template, dedup, debounce, fn });
+  const rateLimit = resolveRateLimit(name, options.rateLimit);
+  const priorityStepMs = resolvePriorityStep(name, options.priorityStep);
+  return Object.freeze({ name, version, ...(buildId === undefined ? {} : { buildId }), retry: resolveRetryPolicy(options.retry, undefined, `workflow "${name}" retry`), template, dedup, debounce, rateLimit, priorityStepMs, fn });
 }
 
 /** Validate a `{ key, window }` option (dedup, debounce). */
@@ -116,7 +132,7 @@ function keyedWindow<I>(name: string, what: 'dedup' | 'debounce', o: { key: (inp
 }
 
 /** A key computed from the input (template, dedup), validated; `what` names it in the error. */
-function checkedKey(def: WorkflowDefinition<never, unknown>, what: 'template' | 'dedup' | 'debounce', key: unknown): string {
+function checkedKey(def: WorkflowDefinition<never, unknown>, what: 'template' | 'dedup' | 'debounce' | 'rateLimit', key: unknown): string {
   // One rule set (engine/validation.ts): non-empty, bounded, and storable exactly (no NUL, no lone surrogate).
   return checkStorableText(key, `${what} key of "${def.name}"`, `${what}.key`, MAX_NAME_LENGTH);
 }
@@ -124,6 +140,13 @@ function checkedKey(def: WorkflowDefinition<never, unknown>, what: 'template' | 
 /** The template key of an execution of `def` with `input` (null without a template); validated. */
 export function templateKeyOf<I>(def: WorkflowDefinition<I, unknown> | undefined, input: I): string | null {
   return def?.template ? checkedKey(def as WorkflowDefinition<never, unknown>, 'template', def.template.key(input)) : null;
+}
+
+/** The rate limit of a start of `def` with `input` (its key computed and validated), or null. */
+export function rateLimitOf<I>(def: WorkflowDefinition<I, unknown> | undefined, input: I): StartRateLimit | null {
+  if (!def?.rateLimit) return null;
+  const key = checkedKey(def as WorkflowDefinition<never, unknown>, 'rateLimit', def.rateLimit.key(input));
+  return { key, limit: def.rateLimit.limit, periodMs: def.rateLimit.periodMs };
 }
 
 /** The dedup key of a start of `def` with `input` (null without a dedup window); validated. */

@@ -296,9 +296,9 @@ export class ExecutionSession implements SchedulerHost {
     try {
       const customStatus = await this.#encodeStatus(this.#customStatus);
       const errorText = error ? await this.payloads.encodeError(error, this.payloadLimitBytes) : null;
-      const alone = events.length === 0 && customStatus === undefined && !record.parentId && !record.templateKey;
+      const alone = events.length === 0 && customStatus === undefined && !record.parentId && (!record.templateKey || record.admitted);
       if (alone && this.#opts.commitFinish && status !== 'continued') {
-        await this.#opts.commitFinish({ lease: this.lease, status, output, error: errorText, nextSeq: Math.max(this.#written, maxSeq) });
+        await this.#opts.commitFinish({ lease: this.lease, status, output, error: errorText, nextSeq: Math.max(this.#written, maxSeq), templateKey: record.templateKey });
         return true;
       }
       await commitFenced(this.store, this.lease, {

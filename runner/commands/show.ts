@@ -17,6 +17,7 @@ function waitText(w: WaitFor | null, now: Date): string {
     case 'signal': return `signal "${w.name}"${w.deadline === undefined ? '' : ` (times out ${countdown(new Date(w.deadline), now)})`}`;
     case 'child': return `child ${w.childId}`;
     case 'admission': return 'a free slot of its template';
+    case 'rate': return 'its turn under the workflow\'s rate limit';
     case 'any': return `any of: ${w.waits.map((x) => waitText(x, now)).join('; ')}${w.more ? ` and ${w.more} more` : ''}`;
   }
 }

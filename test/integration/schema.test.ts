@@ -17,7 +17,7 @@ const TSX = join(root, 'node_modules', '.bin', 'tsx');
 const CHILD = join(root, 'test', 'helpers', 'migrate-child.ts');
 
 /** Every table leaseflow owns (SPEC §5) plus the migrator's bookkeeping table. */
-const TABLES = ['distributed_locks', 'leaseflow_migrations', 'workflow_debounce_keys', 'workflow_dedup_keys', 'workflow_events', 'workflow_executions',
+const TABLES = ['distributed_locks', 'leaseflow_migrations', 'workflow_debounce_keys', 'workflow_dedup_keys', 'workflow_events', 'workflow_executions', 'workflow_rate_limits',
   'workflow_runners', 'workflow_schedules', 'workflow_signals', 'workflow_templates'];
 
 type EntityMeta = { tableName: string; props: { type: string; fieldNames?: string[] }[] };
