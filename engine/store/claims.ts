@@ -8,6 +8,7 @@
  */
 import { EXECUTION_LOCK_PREFIX, executionLockKey, nextPrefix } from './lock-keys';
 import { EXECUTION_COLUMNS, toExecution } from './executions';
+import { lockTemplate } from './fence';
 import { deleteLocksByKeySql, type SqlRunner, type SqlStore } from './sql';
 import type { ClaimedExecution, ExecutionRecord } from './types';
 
@@ -100,13 +101,7 @@ async function admit(q: SqlRunner, store: SqlStore, picked: ExecutionRecord[]): 
   for (const key of keys) {
     const members = pending.filter((e) => e.templateKey === key);
     const limit = Math.max(1, members[0].templateLimit ?? 1);
-    if (store.mysql) {
-      let locked = await q.all('SELECT template_key FROM workflow_templates WHERE template_key = ? FOR UPDATE', [key]);
-      if (locked.length === 0) {
-        await q.run(`INSERT IGNORE INTO workflow_templates (template_key, created_at) VALUES (?, ${store.now})`, [key]);
-        locked = await q.all('SELECT template_key FROM workflow_templates WHERE template_key = ? FOR UPDATE', [key]);
-      }
-    }
+    await lockTemplate(q, store, key);
     const [{ n }] = await q.all<{ n: unknown }>(
       "SELECT COUNT(*) AS n FROM workflow_executions WHERE template_key = ? AND admitted = 1 AND status IN ('queued', 'running', 'waiting')",
       [key],

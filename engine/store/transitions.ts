@@ -13,6 +13,7 @@ import { boundErrorJson } from '../error-size';
 import { consumeSignal, markUndelivered } from './signals';
 import { insertContinuation, type ContinuePlan } from './continue-as-new';
 import { isConnectionError, type SqlRunner, type SqlStore } from './sql';
+import { fenceExecutions, lockTemplate } from './fence';
 import type { ExecutionRecord, Lease, NewEvent, NewExecution, WaitFor } from './types';
 
 /** The fence failed only because a cancellation was requested: the holder still holds the lease. */
@@ -74,9 +75,9 @@ export function eventsOnly(plan: CommitPlan): boolean {
 }
 
 /**
- * Commit `plan` fenced by `lease`. A plain checkpoint (events only) is ONE autocommit
- * statement, `INSERT … SELECT … JOIN workflow_executions` on the fence, so a stale holder
- * inserts nothing; anything else is one short transaction led by the fenced UPDATE.
+ * Commit `plan` fenced by `lease`. A plain checkpoint (events only) takes the group-commit path
+ * (insertEventsFenced); anything else is one short transaction led by the fenced UPDATE. A
+ * deadlock or certification failure (1213, also at COMMIT) retries the whole transaction.
  */
 export async function commitFenced(store: SqlStore, lease: Lease, plan: CommitPlan, record?: ExecutionRecord): Promise<CommitResult> {
   const started = Date.now();
@@ -129,11 +130,14 @@ export interface FencedEvents {
 }
 
 /**
- * Append the events of one or more executions in ONE statement, each row fenced by its own
- * execution's lease token (rows of a stale holder simply do not join). Returns the leases
- * whose rows were not inserted.
+ * Append the events of one or more executions, each fenced by its own execution's lease token;
+ * returns the leases whose events were not inserted. MySQL family: one short transaction, the
+ * fence as a guarded write (fence.ts, which Galera certifies) and then one multi-row INSERT of
+ * the rows that passed. SQLite (one writer): ONE statement, `INSERT … SELECT` joined on the
+ * fence, so a stale holder's rows simply do not join.
  */
 export async function insertEventsFenced(q: SqlRunner, store: SqlStore, items: readonly FencedEvents[]): Promise<Lease[]> {
+  if (store.mysql) return q === store ? store.tx((t) => fenceAndInsert(t, store, items)) : fenceAndInsert(q, store, items);
   const rows: string[] = [];
   const params: unknown[] = [];
   for (const it of items) {
@@ -145,23 +149,39 @@ export async function insertEventsFenced(q: SqlRunner, store: SqlStore, items: r
     }
   }
   const expected = rows.length;
-  // The fence must be a LOCKING read: under READ COMMITTED the SELECT of an INSERT … SELECT is
-  // otherwise a consistent (snapshot) read that neither waits for an in-flight claim nor stops
-  // the watchdog from re-queueing the row before this insert lands, so a stale holder's row
-  // could commit after its lease was granted to someone else (bench/chaos found it).
   const res = await q.run(
     'INSERT INTO workflow_events (execution_id, seq, kind, name, status, payload, attempt, lease_token, done_order, created_at) ' +
       `SELECT v.execution_id, v.seq, v.kind, v.name, v.status, v.payload, v.attempt, v.lease_token, v.done_order, ${store.now} ` +
-      // The values drive the join and each fence row is read by its primary key: a locking scan
-      // of the table would wait on rows a frozen peer holds (issue 8, item 1).
-      `FROM (${rows.join(' UNION ALL ')}) AS v ${store.mysql ? 'STRAIGHT_JOIN workflow_executions e FORCE INDEX (PRIMARY)' : 'JOIN workflow_executions e'} ON e.id = v.execution_id AND e.lease_token = v.lease_token ` +
-      "AND e.status = 'running' AND (v.any_cancel = 1 OR e.cancel_reason IS NULL)" + (store.mysql ? ' LOCK IN SHARE MODE' : ''),
+      `FROM (${rows.join(' UNION ALL ')}) AS v JOIN workflow_executions e ON e.id = v.execution_id AND e.lease_token = v.lease_token ` +
+      "AND e.status = 'running' AND (v.any_cancel = 1 OR e.cancel_reason IS NULL)",
     params,
   );
   if (res.affectedRows >= expected) return [];
   const failed: Lease[] = [];
   for (const it of items) if (!(await eventsLanded(q, it.lease, it.events))) failed.push(it.lease);
   return failed;
+}
+
+async function fenceAndInsert(q: SqlRunner, store: SqlStore, items: readonly FencedEvents[]): Promise<Lease[]> {
+  const fenced = items.map((it) => ({ it, passed: false, fence: { executionId: it.lease.executionId, token: it.lease.token, ignoreCancel: it.ignoreCancel } }));
+  const passes = await fenceExecutions(q, store, fenced.map((f) => f.fence));
+  for (const f of fenced) f.passed = passes(f.fence);
+  const pass = fenced.filter((f) => f.passed).map((f) => f.it);
+  const values: string[] = [];
+  const params: unknown[] = [];
+  for (const it of pass) {
+    for (const e of it.events) {
+      values.push(`(?, ?, ?, ?, ?, ?, ?, ?, ?, ${store.now})`);
+      params.push(it.lease.executionId, e.seq, e.kind, e.name, e.status, storedPayload(e), e.attempt, it.lease.token, e.order ?? null);
+    }
+  }
+  if (values.length) {
+    await q.run(
+      `INSERT INTO workflow_events (execution_id, seq, kind, name, status, payload, attempt, lease_token, done_order, created_at) VALUES ${values.join(', ')}`,
+      params,
+    );
+  }
+  return fenced.filter((f) => !f.passed).map((f) => f.it.lease);
 }
 
 export async function eventsLanded(q: SqlRunner, lease: Lease, events: readonly NewEvent[]): Promise<boolean> {
@@ -235,7 +255,7 @@ async function writePlan(q: SqlRunner, store: SqlStore, lease: Lease, plan: Comm
  */
 export async function wakeNextInTemplate(q: SqlRunner, store: SqlStore, templateKey: string): Promise<void> {
   if (store.mysql) {
-    await q.all('SELECT template_key FROM workflow_templates WHERE template_key = ? FOR UPDATE', [templateKey]);
+    await lockTemplate(q, store, templateKey);
     await q.run(
       `UPDATE workflow_executions SET available_at = ${store.now} WHERE template_key = ? AND status = 'queued' AND admitted = 0 ` +
         'AND available_at IS NULL ORDER BY template_seq, created_at, id LIMIT 1',
