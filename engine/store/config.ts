@@ -98,6 +98,8 @@ export function buildOrmConfig(settings: ConnectionSettings, logger: Logger, tun
     forceUtcTimezone: true,
     allowGlobalContext: true,
     ensureDatabase: false,
+    // Like leaseflow_migrations, the migration lease table is the migrator's, not an entity's.
+    schemaGenerator: { skipTables: ['leaseflow_migration_lease'] },
   };
   const migrations = {
     tableName: 'leaseflow_migrations',

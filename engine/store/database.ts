@@ -1,7 +1,7 @@
 /**
  * `openDatabase(url)`: the one handle that opens, migrates and closes a leaseflow store.
  * Every other part of the engine takes this handle (or a URL it opens itself). Migrating is
- * idempotent and safe to race: MySQL-family servers serialise it with GET_LOCK, SQLite with
+ * idempotent and safe to race: MySQL-family servers serialise it with a lease row, SQLite with
  * a lock file beside the database, and a loser re-checks instead of failing. Opening never
  * creates a database or SQLite file unless `createDatabase` is set: a mistyped name is a
  * DatabaseNotFoundError, not a new empty store. Connection failures become typed errors.
@@ -16,6 +16,7 @@ import { buildOrmConfig, DEFAULT_CONNECT_TIMEOUT_MS, resolveSession, type Sessio
 import { toMs } from '../duration';
 import { createSqlStore, type SqlStore } from './sql';
 import { withFileLock } from './file-lock';
+import { withMigrationLease } from './migration-lease';
 import { mysqlMigrations } from './migrations/mysql';
 import { sqliteMigrations } from './migrations/sqlite';
 import { silentLogger } from '../logger';
@@ -55,7 +56,7 @@ export interface OpenDatabaseOptions extends StoreTuning {
 /** Either a URL or an opened handle: what every `db` option accepts. */
 export type DbInput = string | Database | undefined;
 
-/** The migration lock holder sits idle in a transaction while the migrator runs: no idle limits. */
+/** The migrator's session: long DDL lock waits allowed. */
 const MIGRATION_SESSION: SessionTuning = { idleTransactionTimeoutS: 0, waitTimeoutS: 3600, lockWaitTimeoutS: 50 };
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -125,22 +126,12 @@ export async function openDatabase(url: string = DEFAULT_DB_URL, options: OpenDa
           }
         });
       }
-      // A private two-connection pool: one connection holds a named lock while the migrator
-      // runs on the other (the main pool may be a single connection).
+      // A private pool for the migrator (the main pool may be a single connection), serialised by
+      // a lease row: GET_LOCK is node-local on Galera (migration-lease.ts).
       const mig = await MikroORM.init(buildOrmConfig(settings, logger, { poolMax: 2, session: MIGRATION_SESSION }));
       try {
         const mconn = mig.em.getConnection() as unknown as AbstractSqlConnection;
-        // Named locks are server-wide: scope ours to this database.
-        const lockName = `leaseflow_migrate:${settings.dbName}`;
-        await mconn.transactional(async (trx) => {
-          const rows = await mconn.execute<{ got: unknown }[]>('SELECT GET_LOCK(?, 120) AS got', [lockName], 'all', trx);
-          if (Number(rows[0]?.got) !== 1) throw new Error(`could not take the migration lock ${lockName} within 120 s`);
-          try {
-            await migrateWithRetry(mig);
-          } finally {
-            await mconn.execute('SELECT RELEASE_LOCK(?)', [lockName], 'all', trx);
-          }
-        });
+        await withMigrationLease(createSqlStore(mconn, settings.dialect), () => migrateWithRetry(mig));
       } finally {
         await mig.close(true);
       }
