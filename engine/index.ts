@@ -33,7 +33,7 @@ export {
 } from './locks';
 
 export {
-  LeaseflowError, StoreUnavailableError, StoreAuthError, DatabaseNotFoundError, LockTimeoutError, WorkflowAlreadyRunningError, LockNotHeldError, LeaseLostError, ValidationError,
+  LeaseflowError, StoreUnavailableError, StoreAuthError, DatabaseNotFoundError, GaleraConfigError, LockTimeoutError, WorkflowAlreadyRunningError, LockNotHeldError, LeaseLostError, ValidationError,
   SerializationError, NonDeterminismError, WorkflowIdConflictError, UnknownWorkflowError, ExecutionNotFoundError,
   ExecutionFinishedError, ExecutionNotResumableError, TerminatedError, CancelledError, TimeoutError, WorkflowFailedError, WorkflowContinuedAsNewError, CompensationError, NonRetryableError,
   ScheduleNotFoundError, ScheduleAlreadyExistsError, type RecordedError, type Divergence,

@@ -22,6 +22,7 @@ import { sqliteMigrations } from './migrations/sqlite';
 import { silentLogger } from '../logger';
 import { DatabaseNotFoundError, ValidationError } from '../errors';
 import { toConnectError } from './connect-errors';
+import { assertGaleraUsable, assertSyncWait, readGaleraFacts } from './galera';
 
 /** An opened leaseflow store. */
 export interface Database {
@@ -31,6 +32,8 @@ export interface Database {
   readonly dialect: Dialect;
   /** The connection URL, password masked. */
   readonly url: string;
+  /** True when the server is a Galera cluster node (settings checked at open, galera.ts). */
+  readonly galera: boolean;
   /** @internal statement runner used by the store modules. */
   readonly sql: SqlStore;
   /** Apply pending migrations (idempotent; safe when several processes race). */
@@ -85,18 +88,26 @@ export async function openDatabase(url: string = DEFAULT_DB_URL, options: OpenDa
     // A mysql:// URL that reaches MariaDB gets the MariaDB driver: the MySQL driver mis-reads
     // MariaDB's JSON and never sees a clean schema diff there (TOOLCHAIN pitfall 3).
     if (server.mariadb) settings.dialect = 'mariadb';
+    settings.galera = server.galera;
   }
   const orm = await MikroORM.init(buildOrmConfig(settings, logger, options)).catch((err: unknown) => {
     throw toConnectError(err, settings, connectTimeoutMs);
   });
   const conn = orm.em.getConnection() as unknown as AbstractSqlConnection;
   const sql = createSqlStore(conn, settings.dialect);
+  if (settings.galera) {
+    await assertSyncWait((q, p) => sql.all(q, p), `${settings.host}:${settings.port}`).catch(async (err: unknown) => {
+      await orm.close(true);
+      throw err;
+    });
+  }
   let closed = false;
 
   return {
     orm,
     dialect: settings.dialect,
     url: settings.display,
+    galera: settings.galera === true,
     sql,
     async pendingMigrations() {
       // Plain SQL against the migrations table instead of the migrator: a CLI read does not load
@@ -189,7 +200,7 @@ function resolveConnectTimeout(options: OpenDatabaseOptions): number {
  * Ask the server what it is, check the database exists and create it if asked to: one short
  * admin connection whose connect attempt is bounded by `connectTimeoutMs` (no pool retries).
  */
-async function prepareMySqlServer(settings: ConnectionSettings, logger: Logger, create: boolean, connectTimeoutMs: number): Promise<{ mariadb: boolean }> {
+async function prepareMySqlServer(settings: ConnectionSettings, logger: Logger, create: boolean, connectTimeoutMs: number): Promise<{ mariadb: boolean; galera: boolean }> {
   const config = buildOrmConfig({ ...settings, dbName: 'information_schema' }, logger, { poolMax: 1, connectTimeout: connectTimeoutMs });
   const admin = await MikroORM.init({ ...config, driverOptions: { ...(config.driverOptions as object), acquireConnectionTimeout: connectTimeoutMs } });
   try {
@@ -201,7 +212,10 @@ async function prepareMySqlServer(settings: ConnectionSettings, logger: Logger, 
       // The name was validated to [A-Za-z0-9_$] by parseDbUrl, so quoting it as an identifier is safe.
       await conn.execute(`CREATE DATABASE IF NOT EXISTS \`${settings.dbName}\` CHARACTER SET utf8mb4`, [], 'run');
     }
-    return { mariadb: /mariadb/i.test(String(row?.v ?? '')) };
+    // A Galera node must be set up for leaseflow (galera.ts); a mistake is one clear error now.
+    const facts = await readGaleraFacts((q, p) => conn.execute<Record<string, unknown>[]>(q, p, 'all'), settings.dbName);
+    assertGaleraUsable(facts, `${settings.host}:${settings.port}`);
+    return { mariadb: /mariadb/i.test(String(row?.v ?? '')), galera: facts.galera };
   } finally {
     await admin.close(true);
   }
