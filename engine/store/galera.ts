@@ -4,8 +4,8 @@
  * node must be in the Primary component and ready, auto-increment locking interleaved, and every
  * table of the database must be InnoDB with a primary key (Galera certifies rows by key). Any
  * problem is one GaleraConfigError naming each setting. On Galera every leaseflow session also
- * sets the READ bit of `wsrep_sync_wait` (config.ts), so a read sees every write committed
- * anywhere in the cluster before it; the check proves that setting took.
+ * sets `wsrep_sync_wait` (reads, updates, deletes and inserts; config.ts), so a statement sees
+ * every write committed anywhere in the cluster before it; the check proves that setting took.
  */
 import { GaleraConfigError } from '../errors';
 
@@ -76,13 +76,19 @@ export function assertGaleraUsable(f: GaleraFacts, endpoint: string): void {
   if (problems.length) throw new GaleraConfigError(endpoint, problems);
 }
 
-/** The session setting every leaseflow connection to a Galera node gets (config.ts). */
-export const GALERA_SESSION_SQL = 'SET SESSION wsrep_sync_wait = @@global.wsrep_sync_wait | 1';
+/**
+ * The causality bits every leaseflow session on a Galera node sets (config.ts): READ (1),
+ * UPDATE/DELETE (2), INSERT/REPLACE (4). Reads must see a write committed on another node just
+ * before, and so must fenced writes, or a holder whose claim landed through node 2 would fail its
+ * fence on node 1 for want of the applied claim. Cheap on a single-writer cluster (nothing to apply).
+ */
+export const SYNC_WAIT_BITS = 7;
+export const GALERA_SESSION_SQL = `SET SESSION wsrep_sync_wait = @@global.wsrep_sync_wait | ${SYNC_WAIT_BITS}`;
 
 /** Check on a pooled connection that the session setting took (a proxy may reset sessions). */
 export async function assertSyncWait(all: All, endpoint: string): Promise<void> {
   const [row] = await all('SELECT @@session.wsrep_sync_wait AS w', []);
-  if ((Number(row?.w) & 1) === 0) {
-    throw new GaleraConfigError(endpoint, [`wsrep_sync_wait is ${String(row?.w)} on leaseflow's session (needs the READ bit, 1: is a proxy resetting session variables?)`]);
+  if ((Number(row?.w) & SYNC_WAIT_BITS) !== SYNC_WAIT_BITS) {
+    throw new GaleraConfigError(endpoint, [`wsrep_sync_wait is ${String(row?.w)} on leaseflow's session (needs bits ${SYNC_WAIT_BITS}: is a proxy resetting session variables?)`]);
   }
 }
