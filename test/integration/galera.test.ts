@@ -92,6 +92,31 @@ describeOnCluster()('engine on Galera (multi-writer)', () => {
     expect({ token: Number(row.lease_token), runner: row.runner_id }).toEqual({ token: fresh, runner: 'new-runner' });
   }, 60_000);
 
+  test('a stale checkpoint that commits on node 2 while node 2 still applies the claim is refused by certification, where a locking read would let it through', async () => {
+    // Ballast: a write set node 2 needs about a second to apply, so the claim queues behind it.
+    await n1.sql.run('CREATE TABLE IF NOT EXISTS galera_ballast (id INT PRIMARY KEY, v INT NOT NULL) ENGINE = InnoDB');
+    if (Number((await n1.sql.all<{ n: unknown }>('SELECT COUNT(*) AS n FROM galera_ballast'))[0].n) === 0) {
+      await n1.sql.run('INSERT INTO galera_ballast SELECT seq, 0 FROM seq_1_to_200000');
+    }
+    const stale = await startAndClaim(n2, 'g-lag', 'old-runner');
+    let attempts = 0;
+    let fresh = 0;
+    const failed = await n2.sql.tx(async (q) => {
+      attempts++;
+      const out = await insertEventsFenced(q, n2.sql, [{ lease: stale, events: [step(0)], ignoreCancel: false }]);
+      if (attempts === 1) {
+        await n1.sql.run('UPDATE galera_ballast SET v = v + 1');
+        fresh = await moveLease('g-lag', 'new-runner'); // ordered before our commit, not yet applied on node 2
+      }
+      return out;
+    });
+    expect(failed).toEqual([stale]);
+    expect(attempts).toBe(2);
+    expect(await eventsOf('g-lag')).toEqual([]);
+    const [row] = await n2.sql.all<{ lease_token: unknown }>('SELECT lease_token FROM workflow_executions WHERE id = ?', ['g-lag']);
+    expect(Number(row.lease_token)).toBe(fresh);
+  }, 120_000);
+
   test('a transaction that fails with 1213 at COMMIT (a conflicting write committed on another node) is retried whole', async () => {
     await n1.sql.run("INSERT INTO workflow_templates (template_key, next_seq, created_at) VALUES ('g-1213', 0, UTC_TIMESTAMP(6))");
     const other = await openDatabase(nodeUrl(2, dbName), { poolMax: 1 });
