@@ -3,14 +3,14 @@
  * release, orphan requeue, stale-runner marking, admission sweeps) run only on the runner that
  * holds the `leaseflow:sweeper` lock, elected through DistributedLockManager. The grant is owned
  * by the runner's id, so the runner's heartbeat refreshes it with its execution leases: when the
- * runner dies, both expire together and a survivor that sees an expired lease takes over at
- * once. Scans are fenced by the grant's token (store/sweeper-fence.ts); a stale sweeper writes
+ * runner dies, both expire together and a survivor whose poll probe sees the lapse takes over
+ * within one poll interval. Scans are fenced by the grant's token (store/sweeper-fence.ts); a stale sweeper writes
  * nothing. Per-runner work (heartbeat, own leases, cancel checks) stays on every runner.
  */
 import type { Logger } from 'pino';
 import { DistributedLockManager } from '../locks/distributed-lock-manager';
 import type { Database } from '../store/database';
-import { SWEEPER_LOCK_KEY, SweeperFenceLost, withSweeperFence } from '../store/sweeper-fence';
+import { SWEEPER_LOCK_KEY, SweeperFenceLost, sweeperVacant, withSweeperFence } from '../store/sweeper-fence';
 import type { SqlStore } from '../store/sql';
 
 /** How the sweeper reports a change of leadership. */
@@ -43,14 +43,16 @@ export class Sweeper {
   }
 
   /**
-   * Try to become the sweeper when not: at most every third of the TTL, or at once when an
-   * expired lease was seen (its holder may have been the sweeper). Returns whether elected.
+   * Try to become the sweeper when not: at once when the poll probe saw an expired lease or a
+   * lapsed grant (`expiredSeen`) or the runner is busy (no probe runs), else every third of the
+   * TTL. One indexed read first, so a campaign against a live sweeper writes nothing.
    */
-  async campaign(expiredSeen: boolean): Promise<boolean> {
+  async campaign(expiredSeen: boolean, busy: boolean): Promise<boolean> {
     if (this.#token !== null) return true;
     const now = performance.now();
-    if (!expiredSeen && now - this.#lastTry < this.#ttlMs / 3) return false;
+    if (!expiredSeen && !busy && now - this.#lastTry < this.#ttlMs / 3) return false;
     this.#lastTry = now;
+    if (!(await sweeperVacant(this.#db.sql))) return false;
     const grant = await this.#locks.tryLock({ lockKey: SWEEPER_LOCK_KEY, owner: this.#owner, ttl: this.#ttlMs });
     if (!grant) return false;
     this.#token = grant.token;

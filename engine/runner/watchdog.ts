@@ -52,7 +52,7 @@ export class Watchdog {
     this.#busy = true;
     const h = this.host;
     try {
-      if (!(await h.sweeper.campaign(expiredSeen))) return;
+      if (!(await h.sweeper.campaign(expiredSeen, !recentlyProbed))) return;
       if (expiredSeen || !recentlyProbed) {
         const { released, stuck } = await releaseExpiredLeases(h.sql);
         if (stuck.length) {

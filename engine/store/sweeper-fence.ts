@@ -34,3 +34,14 @@ export async function withSweeperFence<T>(store: SqlStore, owner: string, token:
     return fn(inTx(store, q));
   });
 }
+
+/** True when no runner holds the sweeper grant (no row, released, or expired): one indexed read. */
+export async function sweeperVacant(store: SqlStore): Promise<boolean> {
+  const rows = await store.all(`SELECT 1 AS x FROM distributed_locks WHERE lock_key = ? AND hold_count > 0 AND expires_at >= ${store.now}`, [SWEEPER_LOCK_KEY]);
+  return rows.length === 0;
+}
+
+/** SQL (no parameters) true when a sweeper grant exists but is vacant: the idle poll probe asks it. */
+export function sweeperVacantSql(store: Pick<SqlStore, 'now'>): string {
+  return `EXISTS (SELECT 1 FROM distributed_locks WHERE lock_key = '${SWEEPER_LOCK_KEY}' AND (hold_count = 0 OR expires_at < ${store.now}))`;
+}
