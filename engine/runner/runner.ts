@@ -154,6 +154,8 @@ export class Runner extends EventEmitter<RunnerEvents> {
       return;
     }
     this.#state = RunnerState.draining;
+    // A draining runner no longer sweeps: hand the role over now, not after the drain.
+    const resigned = this.#sweeper.resign().catch(() => undefined);
     this.#safeEmit('runner:stopping', { runnerId: this.id, running: this.#held.size });
     this.#log.info({ running: this.#held.size }, 'runner draining');
     await Promise.all([this.#poller?.stop(), this.#ticker?.stop()]);
@@ -169,7 +171,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
     await this.#queue.onIdle();
     for (const t of this.#timers) clearInterval(t);
     this.#timers = [];
-    await this.#sweeper.resign().catch(() => undefined);
+    await resigned;
     await stopRunner(this.#db.sql, this.id).catch(() => undefined);
     this.#state = RunnerState.stopped;
     this.#log.info('runner stopped');
