@@ -103,7 +103,7 @@ export async function openDatabase(url: string = DEFAULT_DB_URL, options: OpenDa
   }
   let closed = false;
 
-  return {
+  const handle: Database = {
     orm,
     dialect: settings.dialect,
     url: settings.display,
@@ -137,6 +137,8 @@ export async function openDatabase(url: string = DEFAULT_DB_URL, options: OpenDa
           }
         });
       }
+      // Nothing pending (every runner start on an up-to-date store): one read, no lease, no wait.
+      if ((await handle.pendingMigrations()).length === 0) return;
       // A private pool for the migrator (the main pool may be a single connection), serialised by
       // a lease row: GET_LOCK is node-local on Galera (migration-lease.ts).
       const mig = await MikroORM.init(buildOrmConfig(settings, logger, { poolMax: 2, session: MIGRATION_SESSION }));
@@ -153,6 +155,7 @@ export async function openDatabase(url: string = DEFAULT_DB_URL, options: OpenDa
       await orm.close(true);
     },
   };
+  return handle;
 }
 
 /** Open `db` when it is a URL; returns the handle and whether the caller owns (must close) it. */

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { SqlRunner } from './sql';
 
 /** Lease length; renewed every third of it while migrating. */
-export const MIGRATION_LEASE_TTL_MS = 30_000;
+export const MIGRATION_LEASE_TTL_MS = 10_000;
 /** Longest wait for another process's migration. */
 export const MIGRATION_LEASE_WAIT_MS = 120_000;
 
