@@ -86,6 +86,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
     this.#sweeper = new Sweeper(db, this.id, options.leaseTtlMs, this.#log, (e) => this.#safeEmit('sweeper:changed', e));
     this.#watchdogs = new Watchdog({
       sql: db.sql, log: this.#log, leaseTtlMs: options.leaseTtlMs, runnerId: this.id, sweeper: this.#sweeper,
+      backupAfterMs: options.pollIntervalMs + options.watchdogIntervalMs,
       stuck: new StuckLeaseReporter(db.sql, this.#log, options.leaseTtlMs),
       onStuck: (leases) => this.#safeEmit('lease:stuck', { leases }),
       onReleased: (released) => this.#onReleased(released),

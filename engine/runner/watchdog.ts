@@ -2,8 +2,9 @@
  * The watchdog: every tick, the runner elected sweeper (sweeper.ts) releases expired execution
  * leases (each fenced by its own lease token, SKIP LOCKED), and every `SLOW_WATCHDOG_EVERY`th
  * tick runs the scans — stale runners, orphaned running executions, template admissions — in
- * ONE transaction fenced by its sweeper grant. Other runners only campaign, so no two runners
- * run the same scan (they used to deadlock on the orphan requeue, 1213).
+ * ONE transaction fenced by its sweeper grant. Other runners campaign, and release only leases
+ * the sweeper left overdue; no two runners run the same scan (they used to deadlock on the
+ * orphan requeue, 1213).
  */
 import type { Logger } from 'pino';
 import { requeueOrphans, sweepAdmissions } from '../store/claims';
@@ -30,6 +31,8 @@ export interface WatchdogHost {
   log: Logger;
   leaseTtlMs: number;
   runnerId: string;
+  /** A non-sweeper releases a lease once it is this overdue (the sweeper missed it). */
+  backupAfterMs: number;
   sweeper: Sweeper;
   stuck: StuckLeaseReporter;
   /** Leases released by the sweeper (this runner's own included: abort those). */
@@ -52,9 +55,17 @@ export class Watchdog {
     this.#busy = true;
     const h = this.host;
     try {
-      if (!(await h.sweeper.campaign(expiredSeen, !recentlyProbed))) return;
+      const elected = await h.sweeper.campaign(expiredSeen, !recentlyProbed);
+      // A runner that is not the sweeper releases only leases the sweeper should have released
+      // already (overdue by `backupAfterMs`): per lease, token-fenced and SKIP LOCKED, so this
+      // never deadlocks, and failover does not wait on one slow sweeper.
+      if (!elected && !expiredSeen) return;
       if (expiredSeen || !recentlyProbed) {
-        const { released, stuck } = await releaseExpiredLeases(h.sql);
+        const { released, stuck } = await releaseExpiredLeases(h.sql, 200, elected ? 0 : h.backupAfterMs);
+        if (!elected) {
+          if (released.length) h.onReleased(released);
+          return;
+        }
         if (stuck.length) {
           const fresh = await h.stuck.report(stuck);
           if (fresh.length) h.onStuck(fresh);
