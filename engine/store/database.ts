@@ -94,7 +94,7 @@ export async function openDatabase(url: string = DEFAULT_DB_URL, options: OpenDa
     throw toConnectError(err, settings, connectTimeoutMs);
   });
   const conn = orm.em.getConnection() as unknown as AbstractSqlConnection;
-  const sql = createSqlStore(conn, settings.dialect);
+  const sql = createSqlStore(conn, settings.dialect, settings.galera === true);
   if (settings.galera) {
     await assertSyncWait((q, p) => sql.all(q, p), `${settings.host}:${settings.port}`).catch(async (err: unknown) => {
       await orm.close(true);
@@ -144,7 +144,7 @@ export async function openDatabase(url: string = DEFAULT_DB_URL, options: OpenDa
       const mig = await MikroORM.init(buildOrmConfig(settings, logger, { poolMax: 2, session: MIGRATION_SESSION }));
       try {
         const mconn = mig.em.getConnection() as unknown as AbstractSqlConnection;
-        await withMigrationLease(createSqlStore(mconn, settings.dialect), () => migrateWithRetry(mig));
+        await withMigrationLease(createSqlStore(mconn, settings.dialect, settings.galera === true), () => migrateWithRetry(mig));
       } finally {
         await mig.close(true);
       }

@@ -131,13 +131,14 @@ export interface FencedEvents {
 
 /**
  * Append the events of one or more executions, each fenced by its own execution's lease token;
- * returns the leases whose events were not inserted. MySQL family: one short transaction, the
- * fence as a guarded write (fence.ts, which Galera certifies) and then one multi-row INSERT of
- * the rows that passed. SQLite (one writer): ONE statement, `INSERT … SELECT` joined on the
- * fence, so a stale holder's rows simply do not join.
+ * returns the leases whose events were not inserted. One server (MySQL family or SQLite): ONE
+ * statement, `INSERT … SELECT` joined on the fence, the fence row read with a shared lock on
+ * MySQL, so a stale holder's rows simply do not join. Galera: locking reads are node-local and
+ * never certified, so one short transaction makes the fence a guarded write (fence.ts) and then
+ * inserts the rows that passed — certification refuses a stale holder on another node.
  */
 export async function insertEventsFenced(q: SqlRunner, store: SqlStore, items: readonly FencedEvents[]): Promise<Lease[]> {
-  if (store.mysql) return q === store ? store.tx((t) => fenceAndInsert(t, store, items)) : fenceAndInsert(q, store, items);
+  if (store.galera) return q === store ? store.tx((t) => fenceAndInsert(t, store, items)) : fenceAndInsert(q, store, items);
   const rows: string[] = [];
   const params: unknown[] = [];
   for (const it of items) {
@@ -149,11 +150,16 @@ export async function insertEventsFenced(q: SqlRunner, store: SqlStore, items: r
     }
   }
   const expected = rows.length;
+  // On MySQL the fence must be a LOCKING read: under READ COMMITTED the SELECT of an INSERT …
+  // SELECT is otherwise a snapshot read that neither waits for an in-flight claim nor stops the
+  // watchdog from re-queueing the row before this insert lands (bench/chaos found it).
   const res = await q.run(
     'INSERT INTO workflow_events (execution_id, seq, kind, name, status, payload, attempt, lease_token, done_order, created_at) ' +
       `SELECT v.execution_id, v.seq, v.kind, v.name, v.status, v.payload, v.attempt, v.lease_token, v.done_order, ${store.now} ` +
-      `FROM (${rows.join(' UNION ALL ')}) AS v JOIN workflow_executions e ON e.id = v.execution_id AND e.lease_token = v.lease_token ` +
-      "AND e.status = 'running' AND (v.any_cancel = 1 OR e.cancel_reason IS NULL)",
+      // The values drive the join and each fence row is read by its primary key: a locking scan
+      // of the table would wait on rows a frozen peer holds (issue 8, item 1).
+      `FROM (${rows.join(' UNION ALL ')}) AS v ${store.mysql ? 'STRAIGHT_JOIN workflow_executions e FORCE INDEX (PRIMARY)' : 'JOIN workflow_executions e'} ON e.id = v.execution_id AND e.lease_token = v.lease_token ` +
+      "AND e.status = 'running' AND (v.any_cancel = 1 OR e.cancel_reason IS NULL)" + (store.mysql ? ' LOCK IN SHARE MODE' : ''),
     params,
   );
   if (res.affectedRows >= expected) return [];
