@@ -5,6 +5,7 @@
  * guards. A locking read is node-local on Galera and never certified; a changed row is, so a
  * stale holder writing through another node conflicts with the claim that moved its lease and
  * is rolled back (1213). The bump must change the row: an unchanged row is not in the write set.
+ * Used on Galera (SqlStore.galera); one server keeps the share-locked one-statement insert.
  */
 import type { SqlRunner, SqlStore } from './sql';
 
