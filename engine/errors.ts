@@ -69,6 +69,17 @@ export class DatabaseNotFoundError extends LeaseflowError {
   }
 }
 
+/**
+ * The store is a Galera cluster node whose settings leaseflow cannot run on safely (for
+ * example `binlog_format` not ROW, the node outside the Primary component, a table without a
+ * primary key). `problems` lists each one with the setting to change.
+ */
+export class GaleraConfigError extends LeaseflowError {
+  constructor(readonly endpoint: string, readonly problems: readonly string[]) {
+    super('GALERA_CONFIG', `Galera node at ${endpoint} is not usable by leaseflow: ${problems.join('; ')}`);
+  }
+}
+
 /** A value passed to leaseflow is malformed (bad duration, over-long key, bad option…). */
 export class ValidationError extends LeaseflowError {
   constructor(message: string, readonly field?: string) {

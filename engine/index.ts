@@ -36,7 +36,7 @@ export {
 } from './locks';
 
 export {
-  LeaseflowError, StoreUnavailableError, StoreAuthError, DatabaseNotFoundError, LockTimeoutError, WorkflowAlreadyRunningError, LockNotHeldError, LeaseLostError, ValidationError,
+  LeaseflowError, StoreUnavailableError, StoreAuthError, DatabaseNotFoundError, GaleraConfigError, LockTimeoutError, WorkflowAlreadyRunningError, LockNotHeldError, LeaseLostError, ValidationError,
   SerializationError, NonDeterminismError, WorkflowIdConflictError, UnknownWorkflowError, ExecutionNotFoundError,
   ExecutionFinishedError, ExecutionNotResumableError, TerminatedError, CancelledError, TimeoutError, WorkflowFailedError, WorkflowContinuedAsNewError, CompensationError, NonRetryableError,
   ScheduleNotFoundError, ScheduleAlreadyExistsError, ForkPointNotFoundError, PayloadCodecError, type RecordedError, type Divergence,

@@ -39,6 +39,7 @@ const BY_CODE: Record<string, number> = {
   STORE_AUTH: EXIT.storeUnavailable,
   DATABASE_NOT_FOUND: EXIT.storeUnavailable,
   NOT_MIGRATED: EXIT.storeUnavailable,
+  GALERA_CONFIG: EXIT.storeUnavailable,
   WORKFLOW_FAILED: EXIT.workflowFailed,
 };
 

@@ -51,6 +51,8 @@ export interface RunnerEvents {
   'lease:stuck': [{ leases: { executionId: string; owner: string; token: number; locked: 'lease' | 'execution' }[] }];
   /** `cause`: 'fence' = a fenced write matched no row; 'expired' = the heartbeat or a watchdog found it gone. */
   'lease:lost': [ExecutionRef & { leaseToken: number; detail: string; cause: 'fence' | 'expired' }];
+  /** This runner became (`elected`) or stopped being the sweeper; `token` is the grant's fencing token. */
+  'sweeper:changed': [{ runnerId: string; token: number; elected: boolean }];
   'heartbeat:sent': [{ runnerId: string; leases: number; durationMs: number }];
   'poll:error': [{ error: unknown }];
   'heartbeat:error': [{ error: unknown }];

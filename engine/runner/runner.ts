@@ -15,13 +15,14 @@ import { boundedLogSerializers } from '../error-size';
 import { createInstanceId } from '../instance-id';
 import { resolveDatabase, type Database } from '../store/database';
 import { cancelRequests, claimExecutions, probeWork, heldLeases, releaseLeases } from '../store/claims';
-import { releaseExpiredLeases } from '../store/expired-leases';
 import { StuckLeaseReporter } from './stuck-leases';
-import { runWatchdogScans, SLOW_WATCHDOG_EVERY } from './watchdog';
+import { Watchdog } from './watchdog';
+import { Sweeper } from './sweeper';
 import { refreshOwnerLocks } from '../store/locks';
 import { notifier } from '../store/notifier';
 import { registerRunner, stopRunner, touchRunner } from '../store/runners';
 import type { ClaimedExecution } from '../store/types';
+import type { ReleasedLease } from '../store/expired-leases';
 import type { ExecutionSession } from '../workflow/session';
 import { executeClaimed, type ExecutionOutcome } from './executor';
 import { CommitBatcher } from './commit-batcher';
@@ -59,7 +60,6 @@ export class Runner extends EventEmitter<RunnerEvents> {
   #poller?: Poller;
   #ticker?: ScheduleTicker;
   #timers: NodeJS.Timeout[] = [];
-  #watchdogTicks = 0;
   #unsubscribe?: () => void;
   #stopping?: Promise<void>;
   #heartbeatBusy = false;
@@ -70,8 +70,8 @@ export class Runner extends EventEmitter<RunnerEvents> {
   #expiryCheckedAt = -Infinity;
   #batcher: CommitBatcher;
   #finisher: FinishBatcher;
-  #watchdogBusy = false;
-  #stuck: StuckLeaseReporter;
+  #sweeper: Sweeper;
+  #watchdogs: Watchdog;
 
   /** @internal use createRunner */
   constructor(db: Database, ownsDb: boolean, options: ResolvedRunnerOptions, logger: Logger) {
@@ -84,7 +84,14 @@ export class Runner extends EventEmitter<RunnerEvents> {
     this.#queue = new PQueue({ concurrency: options.concurrency });
     this.#batcher = new CommitBatcher(db.sql);
     this.#finisher = new FinishBatcher(db.sql);
-    this.#stuck = new StuckLeaseReporter(db.sql, this.#log, options.leaseTtlMs);
+    this.#sweeper = new Sweeper(db, this.id, options.leaseTtlMs, this.#log, (e) => this.#safeEmit('sweeper:changed', e));
+    this.#watchdogs = new Watchdog({
+      sql: db.sql, log: this.#log, leaseTtlMs: options.leaseTtlMs, runnerId: this.id, sweeper: this.#sweeper,
+      backupAfterMs: options.pollIntervalMs + options.watchdogIntervalMs,
+      stuck: new StuckLeaseReporter(db.sql, this.#log, options.leaseTtlMs),
+      onStuck: (leases) => this.#safeEmit('lease:stuck', { leases }),
+      onReleased: (released) => this.#onReleased(released),
+    });
   }
 
   /** Checkpoint statements sent and checkpoints they carried (group commit). */
@@ -149,6 +156,8 @@ export class Runner extends EventEmitter<RunnerEvents> {
       return;
     }
     this.#state = RunnerState.draining;
+    // A draining runner no longer sweeps: hand the role over now, not after the drain.
+    const resigned = this.#sweeper.resign().catch(() => undefined);
     this.#safeEmit('runner:stopping', { runnerId: this.id, running: this.#held.size });
     this.#log.info({ running: this.#held.size }, 'runner draining');
     await Promise.all([this.#poller?.stop(), this.#ticker?.stop()]);
@@ -164,6 +173,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
     await this.#queue.onIdle();
     for (const t of this.#timers) clearInterval(t);
     this.#timers = [];
+    await resigned;
     await stopRunner(this.#db.sql, this.id).catch(() => undefined);
     this.#state = RunnerState.stopped;
     this.#log.info('runner stopped');
@@ -314,9 +324,11 @@ export class Runner extends EventEmitter<RunnerEvents> {
       const refreshed = await refreshOwnerLocks(this.#db.sql, this.id, this.options.leaseTtlMs);
       await touchRunner(this.#db.sql, this.id, this.#state === RunnerState.draining ? 'draining' : 'live');
       this.#safeEmit('heartbeat:sent', { runnerId: this.id, leases: refreshed, durationMs: performance.now() - sentAt });
-      if (before.length === 0 && refreshed === 0) return;
+      // The sweeper grant (when elected) is this runner's too: refreshed with its leases.
+      const extra = this.#sweeper.elected ? 1 : 0;
+      if (before.length === 0 && refreshed <= extra) return;
       let confirmed: Set<string>;
-      if (refreshed === before.length) {
+      if (refreshed === before.length + extra) {
         confirmed = new Set(before.map((h) => h.execution.id));
       } else {
         const leases = await heldLeases(this.#db.sql, this.id);
@@ -344,32 +356,22 @@ export class Runner extends EventEmitter<RunnerEvents> {
 
   // ── watchdog ─────────────────────────────────────────────────────────────────────────────
   async #watchdog(expiredSeen = false): Promise<void> {
-    if (this.#watchdogBusy || this.#state !== RunnerState.running) return;
-    this.#watchdogBusy = true;
-    try {
-      // While idle the poll probe already looked for expired leases this interval.
-      const recentlyProbed = performance.now() - this.#expiryCheckedAt < this.options.watchdogIntervalMs;
-      const { released, stuck } = expiredSeen || !recentlyProbed ? await releaseExpiredLeases(this.#db.sql) : { released: [], stuck: [] };
-      if (stuck.length) {
-        const fresh = await this.#stuck.report(stuck);
-        if (fresh.length) this.#safeEmit('lease:stuck', { leases: fresh });
-      }
-      const byOwner = new Map<string, number>();
-      for (const r of released) {
-        byOwner.set(r.owner, (byOwner.get(r.owner) ?? 0) + 1);
-        if (r.owner === this.id) this.#held.get(r.executionId)?.abort.abort('lease lost: expired and released by a watchdog');
-      }
-      for (const [owner, n] of byOwner) {
-        this.#log.warn({ dead_runner: owner, leases_released: n }, `runner ${owner} presumed dead, ${n} leases released`);
-        this.#safeEmit('runner:presumed-dead', { runnerId: owner, leasesReleased: n });
-      }
-      if (released.length) this.#poller?.nudge();
-      if (++this.#watchdogTicks % SLOW_WATCHDOG_EVERY === 0) await runWatchdogScans(this.#db.sql, this.options.leaseTtlMs, this.#log);
-    } catch (error) {
-      this.#log.warn({ err: error }, 'watchdog failed');
-    } finally {
-      this.#watchdogBusy = false;
+    if (this.#state !== RunnerState.running) return;
+    // While idle the poll probe already looked for expired leases this interval.
+    await this.#watchdogs.tick(expiredSeen, performance.now() - this.#expiryCheckedAt < this.options.watchdogIntervalMs);
+  }
+
+  #onReleased(released: ReleasedLease[]): void {
+    const byOwner = new Map<string, number>();
+    for (const r of released) {
+      byOwner.set(r.owner, (byOwner.get(r.owner) ?? 0) + 1);
+      if (r.owner === this.id) this.#held.get(r.executionId)?.abort.abort('lease lost: expired and released by a watchdog');
     }
+    for (const [owner, n] of byOwner) {
+      this.#log.warn({ dead_runner: owner, leases_released: n }, `runner ${owner} presumed dead, ${n} leases released`);
+      this.#safeEmit('runner:presumed-dead', { runnerId: owner, leasesReleased: n });
+    }
+    this.#poller?.nudge();
   }
 
   #every(ms: number, fn: () => Promise<void>): void {

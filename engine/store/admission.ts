@@ -4,7 +4,7 @@
  * A member of a template key holds a slot while `admitted = 1` and it is active (queued, running
  * or waiting); at most `limit` do, and the rest wait FIFO by the key's sequence `template_seq`.
  * Every grant of a slot happens under the key's `workflow_templates` row lock (MySQL: the
- * sequence upsert or `FOR UPDATE`; SQLite transactions are exclusive), so grants never race:
+ * sequence upsert or a guarded write, fence.ts lockTemplate — certified on Galera; SQLite transactions are exclusive), so grants never race:
  *
  * - **start**: a member due now is admitted at insert when its key has a free slot and nobody
  *   is parked, else it is parked (available_at NULL) — so no claim ever picks a waiter;
@@ -18,6 +18,7 @@
  *
  * Counting a key's slot holders reads at most `limit` index entries; the head is one seek.
  */
+import { lockTemplate } from './fence';
 import type { SqlRunner, SqlStore } from './sql';
 import type { ExecutionRecord } from './types';
 
@@ -79,7 +80,8 @@ export async function handOffSlots(q: SqlRunner, store: SqlStore, freed: Readonl
   if (freed.size === 0) return;
   const keys = [...freed.keys()].sort();
   const grant = `SET admitted = 1, available_at = ${store.now}, wait_for = NULL, updated_at = ${store.now}`;
-  if (store.mysql) await q.all('SELECT template_key FROM workflow_templates WHERE template_key IN (?) ORDER BY template_key FOR UPDATE', [keys]);
+  // Key rows are locked by a WRITE in sorted order (fence.ts lockTemplate): certified on Galera.
+  for (const key of keys) await lockTemplate(q, store, key);
   for (const key of keys) {
     const n = freed.get(key) as number;
     await q.run(
@@ -98,13 +100,7 @@ export async function handOffSlots(q: SqlRunner, store: SqlStore, freed: Readonl
  * `candidates` must be parked by the caller.
  */
 async function topUp(q: SqlRunner, store: SqlStore, key: string, limit: number, candidates: ReadonlySet<string>): Promise<{ admitted: Set<string>; granted: number }> {
-  if (store.mysql) {
-    const locked = await q.all('SELECT template_key FROM workflow_templates WHERE template_key = ? FOR UPDATE', [key]);
-    if (locked.length === 0) {
-      await q.run(`INSERT IGNORE INTO workflow_templates (template_key, created_at) VALUES (?, ${store.now})`, [key]);
-      await q.all('SELECT template_key FROM workflow_templates WHERE template_key = ? FOR UPDATE', [key]);
-    }
-  }
+  await lockTemplate(q, store, key); // creates the key row if needed; a certified write on Galera
   const [{ n }] = await q.all<{ n: unknown }>(HOLDERS.replace('COUNT(*)', 'COUNT(*) AS n'), [key]);
   const free = Math.max(0, Math.max(1, limit) - Number(n));
   if (free === 0) return { admitted: new Set(), granted: 0 };

@@ -10,6 +10,7 @@ import { EXECUTION_LOCK_PREFIX, executionLockKey, nextPrefix } from './lock-keys
 import { EXECUTION_COLUMNS, toExecution } from './executions';
 import { ADMISSION_WAIT, admitAtClaim } from './admission';
 import { paceStarts, RATE_WAIT } from './rate-limits';
+import { sweeperVacantSql } from './sweeper-fence';
 import { deleteLocksByKeySql, type SqlRunner, type SqlStore } from './sql';
 import type { ClaimedExecution } from './types';
 
@@ -139,12 +140,12 @@ export async function hasDueWork(store: SqlStore, workflows: readonly string[]):
 
 /**
  * The idle poll's single statement: is work of `workflows` due, and has any execution lease
- * expired (a dead runner the watchdog should handle)? Both answered from indexes.
+ * expired or the sweeper grant lapsed (a dead runner the watchdog should handle)? All from indexes.
  */
 export async function probeWork(store: SqlStore, workflows: readonly string[], namespace = 'default'): Promise<{ due: boolean; expired: boolean }> {
   const rows = await store.all<{ due: unknown; expired: unknown }>(
     `SELECT EXISTS (SELECT 1 FROM workflow_executions WHERE namespace = ? AND status IN ('queued', 'waiting') AND available_at <= ${store.now} AND workflow_name IN (?)) AS due, ` +
-      `EXISTS (SELECT 1 FROM distributed_locks WHERE expires_at < ${store.now} AND lock_key >= ? AND lock_key < ?) AS expired`,
+      `(EXISTS (SELECT 1 FROM distributed_locks WHERE expires_at < ${store.now} AND lock_key >= ? AND lock_key < ?) OR ${sweeperVacantSql(store)}) AS expired`,
     [namespace, workflows, EXECUTION_LOCK_PREFIX, nextPrefix(EXECUTION_LOCK_PREFIX)],
   );
   return { due: Number(rows[0]?.due) === 1, expired: Number(rows[0]?.expired) === 1 };

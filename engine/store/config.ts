@@ -7,6 +7,7 @@
  */
 import type { Options } from '@mikro-orm/core';
 import type { Logger } from 'pino';
+import { GALERA_SESSION_SQL } from './galera';
 import { ValidationError } from '../errors';
 import { toMs, type Duration } from '../duration';
 import { buildEntities } from './entities';
@@ -108,6 +109,8 @@ export function buildOrmConfig(settings: ConnectionSettings, logger: Logger, tun
     forceUtcTimezone: true,
     allowGlobalContext: true,
     ensureDatabase: false,
+    // Like leaseflow_migrations, the migration lease table is the migrator's, not an entity's.
+    schemaGenerator: { skipTables: ['leaseflow_migration_lease'] },
   };
   const migrations = {
     tableName: 'leaseflow_migrations',
@@ -166,7 +169,9 @@ export function buildOrmConfig(settings: ConnectionSettings, logger: Logger, tun
       afterCreate: (conn: { query(sql: string, cb: (err: unknown) => void): void }, done: (err: unknown, c: unknown) => void) => {
         const [iso, vars] = sessionStatements(settings.dialect as 'mysql' | 'mariadb', tuning.session);
         const isolation = tuning.readOnly ? `${iso}, READ ONLY` : iso;
-        conn.query(isolation, (err) => (err ? done(err, conn) : conn.query(vars, (err2) => done(err2 ?? null, conn))));
+        // On Galera a read waits until the node has applied every write the cluster committed before it.
+        const galera = (next: () => void) => (settings.galera ? conn.query(GALERA_SESSION_SQL, (e) => (e ? done(e, conn) : next())) : next());
+        conn.query(isolation, (err) => (err ? done(err, conn) : conn.query(vars, (err2) => (err2 ? done(err2, conn) : galera(() => done(null, conn))))));
       },
     },
     // DDL auto-commits on MySQL: a "transactional" migration is a lie there (TOOLCHAIN pitfall 11).

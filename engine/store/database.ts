@@ -1,7 +1,7 @@
 /**
  * `openDatabase(url)`: the one handle that opens, migrates and closes a leaseflow store.
  * Every other part of the engine takes this handle (or a URL it opens itself). Migrating is
- * idempotent and safe to race: MySQL-family servers serialise it with GET_LOCK, SQLite with
+ * idempotent and safe to race: MySQL-family servers serialise it with a lease row, SQLite with
  * a lock file beside the database, and a loser re-checks instead of failing. Opening never
  * creates a database or SQLite file unless `createDatabase` is set: a mistyped name is a
  * DatabaseNotFoundError, not a new empty store. Connection failures become typed errors.
@@ -16,6 +16,7 @@ import { buildOrmConfig, DEFAULT_CONNECT_TIMEOUT_MS, resolveSession, type Sessio
 import { toMs } from '../duration';
 import { createSqlStore, type SqlStore } from './sql';
 import { withFileLock } from './file-lock';
+import { withMigrationLease } from './migration-lease';
 import { mysqlMigrations } from './migrations/mysql';
 import { sqliteMigrations } from './migrations/sqlite';
 import { silentLogger } from '../logger';
@@ -23,6 +24,7 @@ import { DatabaseNotFoundError, ValidationError } from '../errors';
 import { toConnectError } from './connect-errors';
 import { PayloadDoor } from '../codec/door';
 import type { PayloadCodec } from '../codec/types';
+import { assertGaleraUsable, assertSyncWait, readGaleraFacts } from './galera';
 
 /** An opened leaseflow store. */
 export interface Database {
@@ -32,6 +34,8 @@ export interface Database {
   readonly dialect: Dialect;
   /** The connection URL, password masked. */
   readonly url: string;
+  /** True when the server is a Galera cluster node (settings checked at open, galera.ts). */
+  readonly galera: boolean;
   /** @internal statement runner used by the store modules. */
   readonly sql: SqlStore;
   /** @internal the payload door: JSON + the codec chain (`codecs`) for every stored payload. */
@@ -61,7 +65,7 @@ export interface OpenDatabaseOptions extends StoreTuning {
 /** Either a URL or an opened handle: what every `db` option accepts. */
 export type DbInput = string | Database | undefined;
 
-/** The migration lock holder sits idle in a transaction while the migrator runs: no idle limits. */
+/** The migrator's session: long DDL lock waits allowed. */
 const MIGRATION_SESSION: SessionTuning = { idleTransactionTimeoutS: 0, waitTimeoutS: 3600, lockWaitTimeoutS: 50 };
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -91,18 +95,26 @@ export async function openDatabase(url: string = DEFAULT_DB_URL, options: OpenDa
     // A mysql:// URL that reaches MariaDB gets the MariaDB driver: the MySQL driver mis-reads
     // MariaDB's JSON and never sees a clean schema diff there (TOOLCHAIN pitfall 3).
     if (server.mariadb) settings.dialect = 'mariadb';
+    settings.galera = server.galera;
   }
   const orm = await MikroORM.init(buildOrmConfig(settings, logger, options)).catch((err: unknown) => {
     throw toConnectError(err, settings, connectTimeoutMs);
   });
   const conn = orm.em.getConnection() as unknown as AbstractSqlConnection;
-  const sql = createSqlStore(conn, settings.dialect);
+  const sql = createSqlStore(conn, settings.dialect, settings.galera === true);
+  if (settings.galera) {
+    await assertSyncWait((q, p) => sql.all(q, p), `${settings.host}:${settings.port}`).catch(async (err: unknown) => {
+      await orm.close(true);
+      throw err;
+    });
+  }
   let closed = false;
 
-  return {
+  const handle: Database = {
     orm,
     dialect: settings.dialect,
     url: settings.display,
+    galera: settings.galera === true,
     sql,
     payloads,
     async pendingMigrations() {
@@ -133,22 +145,14 @@ export async function openDatabase(url: string = DEFAULT_DB_URL, options: OpenDa
           }
         });
       }
-      // A private two-connection pool: one connection holds a named lock while the migrator
-      // runs on the other (the main pool may be a single connection).
+      // Nothing pending (every runner start on an up-to-date store): one read, no lease, no wait.
+      if ((await handle.pendingMigrations()).length === 0) return;
+      // A private pool for the migrator (the main pool may be a single connection), serialised by
+      // a lease row: GET_LOCK is node-local on Galera (migration-lease.ts).
       const mig = await MikroORM.init(buildOrmConfig(settings, logger, { poolMax: 2, session: MIGRATION_SESSION }));
       try {
         const mconn = mig.em.getConnection() as unknown as AbstractSqlConnection;
-        // Named locks are server-wide: scope ours to this database.
-        const lockName = `leaseflow_migrate:${settings.dbName}`;
-        await mconn.transactional(async (trx) => {
-          const rows = await mconn.execute<{ got: unknown }[]>('SELECT GET_LOCK(?, 120) AS got', [lockName], 'all', trx);
-          if (Number(rows[0]?.got) !== 1) throw new Error(`could not take the migration lock ${lockName} within 120 s`);
-          try {
-            await migrateWithRetry(mig);
-          } finally {
-            await mconn.execute('SELECT RELEASE_LOCK(?)', [lockName], 'all', trx);
-          }
-        });
+        await withMigrationLease(createSqlStore(mconn, settings.dialect, settings.galera === true), () => migrateWithRetry(mig));
       } finally {
         await mig.close(true);
       }
@@ -159,6 +163,7 @@ export async function openDatabase(url: string = DEFAULT_DB_URL, options: OpenDa
       await orm.close(true);
     },
   };
+  return handle;
 }
 
 /** Open `db` when it is a URL; returns the handle and whether the caller owns (must close) it. */
@@ -209,7 +214,7 @@ function resolveConnectTimeout(options: OpenDatabaseOptions): number {
  * Ask the server what it is, check the database exists and create it if asked to: one short
  * admin connection whose connect attempt is bounded by `connectTimeoutMs` (no pool retries).
  */
-async function prepareMySqlServer(settings: ConnectionSettings, logger: Logger, create: boolean, connectTimeoutMs: number): Promise<{ mariadb: boolean }> {
+async function prepareMySqlServer(settings: ConnectionSettings, logger: Logger, create: boolean, connectTimeoutMs: number): Promise<{ mariadb: boolean; galera: boolean }> {
   const config = buildOrmConfig({ ...settings, dbName: 'information_schema' }, logger, { poolMax: 1, connectTimeout: connectTimeoutMs });
   const admin = await MikroORM.init({ ...config, driverOptions: { ...(config.driverOptions as object), acquireConnectionTimeout: connectTimeoutMs } });
   try {
@@ -221,7 +226,10 @@ async function prepareMySqlServer(settings: ConnectionSettings, logger: Logger, 
       // The name was validated to [A-Za-z0-9_$] by parseDbUrl, so quoting it as an identifier is safe.
       await conn.execute(`CREATE DATABASE IF NOT EXISTS \`${settings.dbName}\` CHARACTER SET utf8mb4`, [], 'run');
     }
-    return { mariadb: /mariadb/i.test(String(row?.v ?? '')) };
+    // A Galera node must be set up for leaseflow (galera.ts); a mistake is one clear error now.
+    const facts = await readGaleraFacts((q, p) => conn.execute<Record<string, unknown>[]>(q, p, 'all'), settings.dbName);
+    assertGaleraUsable(facts, `${settings.host}:${settings.port}`);
+    return { mariadb: /mariadb/i.test(String(row?.v ?? '')), galera: facts.galera };
   } finally {
     await admin.close(true);
   }

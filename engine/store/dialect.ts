@@ -22,6 +22,8 @@ export interface ConnectionSettings {
   dbName: string;
   /** The URL with any password masked, for logs. */
   display: string;
+  /** Set when the server turned out to be a Galera node (openDatabase): sessions get wsrep_sync_wait. */
+  galera?: boolean;
 }
 
 /** Parse a store URL; throws ValidationError naming what is wrong. */

@@ -83,6 +83,8 @@ export function buildEntities(dialect: Dialect): EntitySchema[] {
       waitFor: { type: 'string', length: MAX_WAIT_FOR_LENGTH, nullable: true },
       availableAt: { ...dt, nullable: true } as never,
       leaseToken: { ...big, default: 0 } as never,
+      /** Bumped by every fenced checkpoint, so the fence is a row change Galera certifies (store/fence.ts). */
+      fenceSeq: { ...big, default: 0 } as never,
       runnerId: { type: 'string', length: MAX_OWNER_LENGTH, nullable: true },
       nextSeq: { type: 'integer', default: 0 },
       stepAttempt: { type: 'integer', default: 0 },

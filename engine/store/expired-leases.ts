@@ -48,13 +48,15 @@ export interface LongTransaction {
  * Release expired execution leases, each independently; never waits on a row lock (MySQL family:
  * `SKIP LOCKED`; SQLite: one writer, bounded by busy_timeout). Safe to run concurrently anywhere.
  */
-export async function releaseExpiredLeases(store: SqlStore, limit = 200): Promise<ExpiredLeasesOutcome> {
+export async function releaseExpiredLeases(store: SqlStore, limit = 200, overdueMs = 0): Promise<ExpiredLeasesOutcome> {
   const range = [EXECUTION_LOCK_PREFIX, nextPrefix(EXECUTION_LOCK_PREFIX)];
+  // `overdueMs`: only leases expired at least that long ago (a runner backing up the sweeper).
+  const before = overdueMs > 0 ? (store.mysql ? '(UTC_TIMESTAMP(6) - INTERVAL ? MICROSECOND)' : `(${store.now} - ?)`) : store.now;
   // A plain (non-locking) read: an idle system answers it from the expires_at index.
   const rows = await store.all<{ lock_key: unknown; owner: unknown; token: unknown }>(
-    `SELECT lock_key, owner, token FROM distributed_locks WHERE expires_at < ${store.now} AND lock_key >= ? AND lock_key < ? ` +
+    `SELECT lock_key, owner, token FROM distributed_locks WHERE expires_at < ${before} AND lock_key >= ? AND lock_key < ? ` +
       'ORDER BY expires_at LIMIT ?',
-    [...range, limit],
+    [...(overdueMs > 0 ? [store.ms(overdueMs)] : []), ...range, limit],
   );
   const outcome: ExpiredLeasesOutcome = { released: [], stuck: [] };
   let firstError: unknown;

@@ -27,6 +27,8 @@ export interface SqlStore extends SqlRunner {
   readonly dialect: Dialect;
   /** True for MySQL and MariaDB. */
   readonly mysql: boolean;
+  /** True on a Galera cluster node: fences must be writes (store/fence.ts). */
+  readonly galera?: boolean;
   /** Run `fn` in one transaction; deadlocks and lock-wait timeouts retry the whole function. */
   tx<T>(fn: (q: SqlRunner) => Promise<T>): Promise<T>;
   /** SQL expression for the database clock, as stored in datetime columns. */
@@ -162,7 +164,7 @@ function pad(n: number, w = 2): string {
 }
 
 /** Build the SqlStore over a MikroORM SQL connection. */
-export function createSqlStore(conn: AbstractSqlConnection, dialect: Dialect): SqlStore {
+export function createSqlStore(conn: AbstractSqlConnection, dialect: Dialect, galera = false): SqlStore {
   const mysql = dialect !== 'sqlite';
   // Values go to the driver as real bindings (knex.raw), never spliced into the SQL text by us
   // or by MikroORM's client-side formatter; arrays bound to `IN (?)` expand to a list.
@@ -191,6 +193,7 @@ export function createSqlStore(conn: AbstractSqlConnection, dialect: Dialect): S
   const base = {
     dialect,
     mysql,
+    galera: mysql && galera,
     now: mysql ? 'UTC_TIMESTAMP(6)' : "CAST(ROUND(unixepoch('subsec') * 1000) AS INTEGER)",
     nowPlus: mysql ? '(UTC_TIMESTAMP(6) + INTERVAL ? MICROSECOND)' : "(CAST(ROUND(unixepoch('subsec') * 1000) AS INTEGER) + ?)",
     ms: (durationMs: number) => (mysql ? Math.round(durationMs * 1000) : Math.round(durationMs)),

@@ -14,6 +14,7 @@ import { consumeSignal, markUndelivered } from './signals';
 import { insertContinuation, type ContinuePlan } from './continue-as-new';
 import { handOffSlot } from './admission';
 import { isConnectionError, type SqlRunner, type SqlStore } from './sql';
+import { fenceExecutions } from './fence';
 import type { ExecutionRecord, Lease, NewEvent, NewExecution, WaitFor } from './types';
 
 /** The fence failed only because a cancellation was requested: the holder still holds the lease. */
@@ -77,9 +78,9 @@ export function eventsOnly(plan: CommitPlan): boolean {
 }
 
 /**
- * Commit `plan` fenced by `lease`. A plain checkpoint (events only) is ONE autocommit
- * statement, `INSERT … SELECT … JOIN workflow_executions` on the fence, so a stale holder
- * inserts nothing; anything else is one short transaction led by the fenced UPDATE.
+ * Commit `plan` fenced by `lease`. A plain checkpoint (events only) takes the group-commit path
+ * (insertEventsFenced); anything else is one short transaction led by the fenced UPDATE. A
+ * deadlock or certification failure (1213, also at COMMIT) retries the whole transaction.
  */
 export async function commitFenced(store: SqlStore, lease: Lease, plan: CommitPlan, record?: ExecutionRecord): Promise<CommitResult> {
   const started = Date.now();
@@ -132,11 +133,15 @@ export interface FencedEvents {
 }
 
 /**
- * Append the events of one or more executions in ONE statement, each row fenced by its own
- * execution's lease token (rows of a stale holder simply do not join). Returns the leases
- * whose rows were not inserted.
+ * Append the events of one or more executions, each fenced by its own execution's lease token;
+ * returns the leases whose events were not inserted. One server (MySQL family or SQLite): ONE
+ * statement, `INSERT … SELECT` joined on the fence, the fence row read with a shared lock on
+ * MySQL, so a stale holder's rows simply do not join. Galera: locking reads are node-local and
+ * never certified, so one short transaction makes the fence a guarded write (fence.ts) and then
+ * inserts the rows that passed — certification refuses a stale holder on another node.
  */
 export async function insertEventsFenced(q: SqlRunner, store: SqlStore, items: readonly FencedEvents[]): Promise<Lease[]> {
+  if (store.galera) return q === store ? store.tx((t) => fenceAndInsert(t, store, items)) : fenceAndInsert(q, store, items);
   const rows: string[] = [];
   const params: unknown[] = [];
   for (const it of items) {
@@ -148,10 +153,9 @@ export async function insertEventsFenced(q: SqlRunner, store: SqlStore, items: r
     }
   }
   const expected = rows.length;
-  // The fence must be a LOCKING read: under READ COMMITTED the SELECT of an INSERT … SELECT is
-  // otherwise a consistent (snapshot) read that neither waits for an in-flight claim nor stops
-  // the watchdog from re-queueing the row before this insert lands, so a stale holder's row
-  // could commit after its lease was granted to someone else (bench/chaos found it).
+  // On MySQL the fence must be a LOCKING read: under READ COMMITTED the SELECT of an INSERT …
+  // SELECT is otherwise a snapshot read that neither waits for an in-flight claim nor stops the
+  // watchdog from re-queueing the row before this insert lands (bench/chaos found it).
   const res = await q.run(
     'INSERT INTO workflow_events (execution_id, seq, kind, name, status, payload, attempt, lease_token, done_order, created_at) ' +
       `SELECT v.execution_id, v.seq, v.kind, v.name, v.status, v.payload, v.attempt, v.lease_token, v.done_order, ${store.now} ` +
@@ -165,6 +169,28 @@ export async function insertEventsFenced(q: SqlRunner, store: SqlStore, items: r
   const failed: Lease[] = [];
   for (const it of items) if (!(await eventsLanded(q, it.lease, it.events))) failed.push(it.lease);
   return failed;
+}
+
+async function fenceAndInsert(q: SqlRunner, store: SqlStore, items: readonly FencedEvents[]): Promise<Lease[]> {
+  const fenced = items.map((it) => ({ it, passed: false, fence: { executionId: it.lease.executionId, token: it.lease.token, ignoreCancel: it.ignoreCancel } }));
+  const passes = await fenceExecutions(q, store, fenced.map((f) => f.fence));
+  for (const f of fenced) f.passed = passes(f.fence);
+  const pass = fenced.filter((f) => f.passed).map((f) => f.it);
+  const values: string[] = [];
+  const params: unknown[] = [];
+  for (const it of pass) {
+    for (const e of it.events) {
+      values.push(`(?, ?, ?, ?, ?, ?, ?, ?, ?, ${store.now})`);
+      params.push(it.lease.executionId, e.seq, e.kind, e.name, e.status, storedPayload(e), e.attempt, it.lease.token, e.order ?? null);
+    }
+  }
+  if (values.length) {
+    await q.run(
+      `INSERT INTO workflow_events (execution_id, seq, kind, name, status, payload, attempt, lease_token, done_order, created_at) VALUES ${values.join(', ')}`,
+      params,
+    );
+  }
+  return fenced.filter((f) => !f.passed).map((f) => f.it.lease);
 }
 
 export async function eventsLanded(q: SqlRunner, lease: Lease, events: readonly NewEvent[]): Promise<boolean> {

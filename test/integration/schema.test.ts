@@ -17,8 +17,11 @@ const TSX = join(root, 'node_modules', '.bin', 'tsx');
 const CHILD = join(root, 'test', 'helpers', 'migrate-child.ts');
 
 /** Every table leaseflow owns (SPEC §5) plus the migrator's bookkeeping table. */
-const TABLES = ['distributed_locks', 'leaseflow_migrations', 'workflow_debounce_keys', 'workflow_dedup_keys', 'workflow_events', 'workflow_executions', 'workflow_rate_limits',
+const TABLES = ['distributed_locks', 'leaseflow_migration_lease', 'leaseflow_migrations', 'workflow_debounce_keys', 'workflow_dedup_keys', 'workflow_events', 'workflow_executions', 'workflow_rate_limits',
   'workflow_runners', 'workflow_schedules', 'workflow_signals', 'workflow_templates'];
+
+/** SQLite serialises migrations with a lock file; the MySQL family with a lease row (migration-lease.ts). */
+const tablesOf = (db: Database) => TABLES.filter((t) => db.dialect !== 'sqlite' || t !== 'leaseflow_migration_lease');
 
 type EntityMeta = { tableName: string; props: { type: string; fieldNames?: string[] }[] };
 const entityMetas = (db: Database) => Object.values(db.orm.getMetadata().getAll()) as unknown as EntityMeta[];
@@ -96,8 +99,8 @@ async function raceMigrations(urls: string[]): Promise<{ outcomes: string[][]; c
 
 describeEachDb(__filename, 'schema', (ctx) => {
   it('has every leaseflow table after migrate()', async () => {
-    expect(await tables(ctx.db)).toEqual(TABLES);
-    expect(entityMetas(ctx.db).map((m) => m.tableName).sort()).toEqual(TABLES.filter((t) => t !== 'leaseflow_migrations'));
+    expect(await tables(ctx.db)).toEqual(tablesOf(ctx.db));
+    expect(entityMetas(ctx.db).map((m) => m.tableName).sort()).toEqual(TABLES.filter((t) => !t.startsWith('leaseflow_migration')));
   });
 
   it('the migrated schema matches the entities exactly (no pending schema diff)', async () => {
@@ -137,7 +140,7 @@ describeEachDb(__filename, 'schema', (ctx) => {
     for (const url of urls) {
       const db = await openDatabase(url);
       try {
-        expect(await tables(db)).toEqual(TABLES);
+        expect(await tables(db)).toEqual(tablesOf(db));
         expect(await appliedMigrations(db)).toEqual(migrationNames(db));
         expect(await db.pendingMigrations()).toEqual([]);
         expect(await schemaDiff(db)).toBe('');
@@ -170,7 +173,7 @@ describeEachDb(__filename, 'schema', (ctx) => {
     // leaseflow_migrations is MikroORM's own table (executed_at is datetime(0)); it holds no clock we compare.
     const temporal = await ctx.db.sql.all<{ t: string; c: string; dt: string; p: number | null }>(
       `SELECT table_name AS t, column_name AS c, data_type AS dt, datetime_precision AS p FROM information_schema.columns
-        WHERE table_schema = DATABASE() AND table_name <> 'leaseflow_migrations'
+        WHERE table_schema = DATABASE() AND table_name NOT IN ('leaseflow_migrations', 'leaseflow_migration_lease')
           AND data_type IN ('datetime', 'timestamp', 'date', 'time', 'year')`);
     expect(temporal.map((r) => `${r.t}.${r.c}`).sort()).toEqual(expected);
     for (const r of temporal) expect({ column: `${r.t}.${r.c}`, type: r.dt, precision: Number(r.p) })
@@ -179,7 +182,7 @@ describeEachDb(__filename, 'schema', (ctx) => {
     const collation = ctx.db.dialect === 'mariadb' ? MARIADB_COLLATION : MYSQL_COLLATION;
     const text = await ctx.db.sql.all<{ t: string; c: string; coll: string }>(
       `SELECT table_name AS t, column_name AS c, collation_name AS coll FROM information_schema.columns
-        WHERE table_schema = DATABASE() AND table_name <> 'leaseflow_migrations' AND collation_name IS NOT NULL`);
+        WHERE table_schema = DATABASE() AND table_name NOT IN ('leaseflow_migrations', 'leaseflow_migration_lease') AND collation_name IS NOT NULL`);
     expect(text.length).toBeGreaterThan(0);
     expect(text.filter((r) => r.coll !== collation).map((r) => `${r.t}.${r.c} ${r.coll}`)).toEqual([]);
   });

@@ -1,0 +1,10 @@
+import { Migration } from '@mikro-orm/migrations';
+
+/** workflow_executions.fence_seq: the counter every fenced checkpoint bumps (store/fence.ts). */
+export class Migration20261130154000_fence_seq extends Migration {
+
+  override async up(): Promise<void> {
+    this.addSql(`alter table \`workflow_executions\` add column \`fence_seq\` integer not null default 0;`);
+  }
+
+}
