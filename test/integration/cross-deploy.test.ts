@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { describeEachDb } from '../helpers/db';
 import {
-  aesGcmCodec, checkDeploy, createClient, defineWorkflow, ExecutionNotFoundError, openDatabase, runUntilIdle, silentLogger,
+  aesGcmCodec, checkDeploy, createClient, createRunner, defineWorkflow, ExecutionNotFoundError, openDatabase, runUntilIdle, silentLogger,
   type Database, type WorkflowDefinition,
 } from '../../engine';
 import { runCli } from '../../runner/cli';
@@ -149,6 +149,33 @@ describeEachDb(__filename, 'deploy gate, fork/resume, routing and rate limits ×
     await a.close();
     await b.close();
   });
+
+  test('describe() of an execution in A: a live runner of namespace B serving its build does not count as serving it', async () => {
+    const a = await createClient({ db: enc, namespace: 'ns-a' });
+    const h = await a.start(routedV1, null, { id: 'r-2' });
+    await drive([routedV1], 'ns-a');
+    await h.signal('go', 3);
+    const other = await createRunner({
+      db: enc, workflows: [routedV2], namespace: 'ns-b', compatibleBuilds: ['r1'], pollInterval: '50ms', schedules: false, migrate: false, logger: silentLogger(),
+    });
+    await other.start();
+    try {
+      const d = await h.describe();
+      expect(d).toMatchObject({ status: 'queued', lastBuild: 'r1', waitingForBuild: 'r1', servedByLiveRunner: false });
+    } finally {
+      await other.shutdown();
+    }
+    const own = await createRunner({
+      db: enc, workflows: [routedV2], namespace: 'ns-a', compatibleBuilds: ['r1'], pollInterval: '50ms', schedules: false, migrate: false, logger: silentLogger(),
+    });
+    await own.start();
+    try {
+      expect(await h.result({ timeout: '60s' })).toBe(3);
+    } finally {
+      await own.shutdown();
+    }
+    await a.close();
+  }, 90_000);
 
   test('the same rate-limit key in two namespaces is two buckets', async () => {
     const a = await createClient({ db: enc, namespace: 'ns-a' });
