@@ -3,7 +3,8 @@
  * flow control. `ctx.enqueue`, `ctx.signalExternal` and `client.start(…, { em })` write through
  * the store's payload door (no plaintext in any raw row) in the caller's namespace (the workflow's
  * inside a workflow, the client's for client.start), with the priority and rate-limit key of a
- * plain start; a transactional step's stored result and error are encoded too. MariaDB only
+ * plain start; a transactional step's stored result and error are encoded too; the deploy gate
+ * replays such histories (decoded, one namespace) without running them. MariaDB only
  * (transactional steps); SQLite: a namespaced start joins nothing, so only the refusal is tested.
  */
 import { randomBytes } from 'node:crypto';
@@ -11,7 +12,7 @@ import type { MikroORM } from '@mikro-orm/core';
 import { describeEachDb } from '../helpers/db';
 import { Ledger, openAppOrm } from '../helpers/app-orm';
 import {
-  aesGcmCodec, createClient, defineWorkflow, ExecutionNotFoundError, openDatabase, runUntilIdle, silentLogger, ValidationError, WorkflowIdConflictError,
+  aesGcmCodec, checkDeploy, createClient, defineWorkflow, ExecutionNotFoundError, openDatabase, runUntilIdle, silentLogger, ValidationError, WorkflowIdConflictError,
   type Database, type WorkflowContext,
 } from '../../engine';
 import { nsKey } from '../../engine/namespace/keys';
@@ -131,5 +132,16 @@ describeEachDb(__filename, 'outbox and transactional checkpoint × codecs × nam
     const cells = await allCells(enc);
     for (const s of Object.values(SECRET)) expect(cells.filter((c) => c.includes(s))).toEqual([]);
     await a.close();
+  });
+
+  test('the deploy gate replays encrypted histories with transactional steps in a namespace, without running them', async () => {
+    // The completed executions of ns-a above (o-1 ran a transactional step with outbox writes) are the gate's sample.
+    const before = await orm.em.fork().count(Ledger, {});
+    const report = await checkDeploy({ db: ctx.url, workflows: all, codecs: sameKey(), namespace: 'ns-a', sample: 10, all: true });
+    expect(report).toMatchObject({ ok: true, incompatible: [], undecodableCount: 0 });
+    expect(report.checked).toBe(4); // o-1, o-1-kid, inbox, em-1 (br-1 failed: not sampled)
+    expect(await orm.em.fork().count(Ledger, {})).toBe(before);
+    const other = await checkDeploy({ db: ctx.url, workflows: all, codecs: sameKey(), namespace: 'ns-z', sample: 10 });
+    expect(other.checked).toBe(0);
   });
 });
