@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { describeEachDb } from '../helpers/db';
 import {
-  aesGcmCodec, checkDeploy, createClient, createRunner, defineWorkflow, ExecutionNotFoundError, openDatabase, runUntilIdle, silentLogger,
+  aesGcmCodec, checkDeploy, replayHistory, ValidationError, createClient, createRunner, defineWorkflow, ExecutionNotFoundError, openDatabase, runUntilIdle, silentLogger,
   type Database, type WorkflowDefinition,
 } from '../../engine';
 import { runCli } from '../../runner/cli';
@@ -93,6 +93,10 @@ describeEachDb(__filename, 'deploy gate, fork/resume, routing and rate limits ×
     expect(await runCli(['--db', ctx.url, '--namespace', 'ns-a', 'replay', '--check', '--all', '--workflows', join(fixtures, 'deploy-gate-v3.ts')], badCli)).toBe(7);
     expect(badCli.text()).toMatch(/INCOMPATIBLE g-1 \(namespace ns-a\)/);
     expect(badCli.text()).not.toMatch(/ns-b/);
+    // replayHistory from the store: the id in the given namespace, decoded with the store's chain.
+    expect(await replayHistory(gateV1, { db: enc, executionId: 'g-1', namespace: 'ns-a' })).toMatchObject({ ok: true, status: 'incomplete' });
+    expect(await replayHistory(gateV3, { db: enc, executionId: 'g-1', namespace: 'ns-b' })).toMatchObject({ ok: false, divergence: { seq: 0 } });
+    await expect(replayHistory(gateV1, { db: enc, executionId: 'g-1' })).rejects.toBeInstanceOf(ValidationError); // not in 'default'
     // Leave nothing live for the other tests' gate-free checks.
     for (const c of [a, b]) await c.getHandle('g-1').terminate('test over');
     await a.close();
