@@ -195,6 +195,8 @@ export async function checkDeploy(opts: CheckDeployOptions): Promise<DeployCheck
 /** The record's input and the history's payloads as JSON text, decoded with the store's chain. */
 async function decodeHistory(door: PayloadDoor, rec: ExecutionRecord, history: HistoryEvent[]):
   Promise<{ rec: ExecutionRecord; history: HistoryEvent[] } | { undecodable: DeployUndecodable }> {
+  // Plain JSON passes the door unchanged: skip the async pass when nothing is encoded (door.ts: encoded text starts with "~").
+  if (!rec.input?.startsWith('~') && !history.some((e) => e.payload?.startsWith('~'))) return { rec, history };
   try {
     const input = await door.decodeJson(rec.input);
     return { rec: { ...rec, input }, history: await Promise.all(history.map(async (e) => ({ ...e, payload: await door.decodeJson(e.payload) }))) };
