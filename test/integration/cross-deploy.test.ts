@@ -166,6 +166,9 @@ describeEachDb(__filename, 'deploy gate, fork/resume, routing and rate limits ×
     try {
       const d = await h.describe();
       expect(d).toMatchObject({ status: 'queued', lastBuild: 'r1', waitingForBuild: 'r1', servedByLiveRunner: false });
+      const listed = io();
+      expect(await runCli(['--db', ctx.url, 'runners', '--live'], listed)).toBe(0);
+      expect(listed.text()).toMatch(/\[ns-b\] xd-routed/);
     } finally {
       await other.shutdown();
     }
