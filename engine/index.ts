@@ -28,7 +28,7 @@ export { executeClaimed, type ExecutionOutcome, type ExecuteOptions } from './ru
 export { runDueExecutions, runUntilIdle } from './runner/drive';
 export { replayHistory, type ReplayResult, type ReplaySource } from './replay/replay-history';
 export type { ResumeOptions } from './client/resume-options';
-export { checkDeploy, type CheckDeployOptions, type DeployCheckReport, type DeployIncompatibility } from './deploy/check-deploy';
+export { checkDeploy, type CheckDeployOptions, type DeployCheckReport, type DeployIncompatibility, type DeployUndecodable } from './deploy/check-deploy';
 
 export {
   DistributedLockManager, WorkflowLockManager, WorkflowLock, executionLockKey, templateLockKey, createInstanceId,

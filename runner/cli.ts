@@ -27,7 +27,7 @@ function mainHelp(): string {
 function splitCommand(argv: readonly string[]): { name?: string; rest: string[] } {
   for (let i = 0; i < argv.length; i++) {
     const t = argv[i];
-    if (t === '--db') { i++; continue; }
+    if (t === '--db' || t === '--namespace') { i++; continue; } // global options with a value may come first
     if (t === '--') break;
     if (!t.startsWith('-')) return { name: t, rest: [...argv.slice(0, i), ...argv.slice(i + 1)] };
   }

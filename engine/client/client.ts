@@ -23,7 +23,7 @@ import { captureTraceContext } from '../tracing/trace-context';
 import { rateLimitOf, templateKeyOf, validateWorkflowName, type WorkflowDefinition } from '../workflow/define-workflow';
 import { validatePriority } from '../flow/options';
 import { prepareStart, writeStart } from './keyed-start';
-import { outboxRow, startInCallerTransaction } from '../transactions/outbox';
+import { refuseKeyedStart, startInCallerTransaction } from '../transactions/outbox';
 import { createScheduleClient } from '../schedules/client';
 import type { ScheduleClient } from '../schedules/types';
 import { WorkflowHandle } from './handle';
@@ -100,7 +100,9 @@ export async function createClient(options: ClientOptions = {}): Promise<Client>
     const handle = (rec: Pick<ExecutionRecord, 'runId' | 'firstRunId'>) => new WorkflowHandle(db, id, limit, rec.runId ? { runId: rec.runId, firstRunId: rec.firstRunId } : undefined);
     if (opts.em !== undefined) {
       if (opts.idReusePolicy !== undefined && policy !== 'reject-duplicate') throw new ValidationError('idReusePolicy cannot be combined with em', 'idReusePolicy');
-      return handle(await startInCallerTransaction(sql, opts.em, { ...outboxRow(def ?? name, input, { id, delay: delayMs }, limit, row.traceContext ?? null), runId }));
+      refuseKeyedStart(def, name);
+      // The row of a plain start (namespaced id and keys, encoded input, priority, rate limit), written in the caller's transaction.
+      return handle(await startInCallerTransaction(sql, db.payloads, opts.em, row));
     }
     const prepared = inNamespace(ns, prepareStart(def, input, row));
     for (let attempt = 0; attempt < 5; attempt++) {

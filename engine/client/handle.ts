@@ -13,7 +13,7 @@ import { toMs, type Duration } from '../duration';
 import { ExecutionFinishedError, ExecutionNotFoundError, recordError, reviveError, TerminatedError, TimeoutError, ValidationError, WorkflowContinuedAsNewError, WorkflowFailedError, type RecordedError } from '../errors';
 import { resumeExecution, terminateExecution } from '../store/operator';
 import { UndecodablePayload } from '../codec/types';
-import { localKey, localKeyOrNull } from '../namespace/keys';
+import { localKey, localKeyOrNull, namespaceOf } from '../namespace/keys';
 import { findExecution, wakeExecution } from '../store/executions';
 import { cancelInTx } from '../store/cancel';
 import { loadHistory } from '../store/events';
@@ -161,7 +161,7 @@ export class WorkflowHandle<O = unknown> {
     const rec = await this.#load();
     const { sql } = this.#db;
     const [holder, pending, served, undelivered, before, waitingFor] = await Promise.all([
-      leaseHolder(sql, rec.id), pendingSignalCount(sql, rec.id), isServed(sql, rec.workflowName), undeliveredSignals(sql, sql.date, rec.id),
+      leaseHolder(sql, rec.id), pendingSignalCount(sql, rec.id), isServed(sql, rec.workflowName, namespaceOf(rec.id)), undeliveredSignals(sql, sql.date, rec.id),
       rec.continuedFrom ? previousRuns(sql, rec.firstRunId, 20) : [], waitingForBuild(sql, rec),
     ]);
     const door = this.#db.payloads;

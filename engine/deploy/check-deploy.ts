@@ -5,8 +5,14 @@
  * each replayed with no side effects (engine/replay: a refusing store, nothing runs live).
  * Read-only by construction: given a URL, the gate opens its own store on read-only connections
  * (MySQL `READ ONLY` sessions, SQLite `query_only`), and every statement it sends is a SELECT.
+ * Payloads are decoded with the store's codec chain (`codecs` with a URL); a history it cannot
+ * decode (a key it lacks) is reported as undecodable, not as incompatible code. Every namespace is
+ * covered unless one is given.
  */
-import { ValidationError } from '../errors';
+import { PayloadCodecError, ValidationError } from '../errors';
+import type { PayloadDoor } from '../codec/door';
+import type { PayloadCodec } from '../codec/types';
+import { localKey, namespaceOf, validateNamespace } from '../namespace/keys';
 import { openDatabase, type Database } from '../store/database';
 import { historiesOf, liveExecutionPage, liveOutside, recentCompleted, type PageCursor } from '../store/deploy-reads';
 import type { SqlRunner } from '../store/sql';
@@ -31,13 +37,19 @@ export interface CheckDeployOptions {
   concurrency?: number;
   /** One replay that does not settle within this long counts as incompatible. @default 30000 */
   replayTimeoutMs?: number;
+  /** Payload codecs to decode histories with when `db` is a URL (an opened Database uses its own). */
+  codecs?: readonly PayloadCodec[];
+  /** Only executions of this namespace. @default every namespace */
+  namespace?: string;
   /** Called after each page with the number of histories replayed so far (progress). */
   onProgress?: (checked: number) => void;
 }
 
 /** One execution the new code cannot continue. */
 export interface DeployIncompatibility {
+  /** The id in its namespace. */
   executionId: string;
+  namespace: string;
   runId: string;
   workflowName: string;
   status: ExecutionStatus;
@@ -54,13 +66,29 @@ export interface DeployIncompatibility {
   suggestion: string;
 }
 
+/** An execution whose history the gate could not decode (a codec or key it was not given): not checked. */
+export interface DeployUndecodable {
+  executionId: string;
+  namespace: string;
+  runId: string;
+  workflowName: string;
+  status: ExecutionStatus;
+  message: string;
+}
+
+/** Undecodable executions listed in a report (all are counted). */
+const UNDECODABLE_LISTED = 100;
+
 /** What `checkDeploy` found. */
 export interface DeployCheckReport {
-  /** True when every replayed history is compatible. */
+  /** True when every history was decoded and replayed, and each is compatible. */
   ok: boolean;
   /** Histories replayed. */
   checked: number;
   incompatible: DeployIncompatibility[];
+  /** Histories not replayed because their payloads could not be decoded (the first 100 of `undecodableCount`). */
+  undecodable: DeployUndecodable[];
+  undecodableCount: number;
   /** Stopped at the first incompatibility (without `all`). */
   stoppedEarly: boolean;
   /** Live executions of workflows the new code does not define (not replayed; a deploy dropping them strands them). */
@@ -102,10 +130,13 @@ export async function checkDeploy(opts: CheckDeployOptions): Promise<DeployCheck
   const timeoutMs = intOption(opts.replayTimeoutMs, 30_000, 1, 3_600_000, 'replayTimeoutMs');
   if (typeof opts.db !== 'string' && (!opts.db || typeof opts.db !== 'object' || !('sql' in opts.db))) throw new ValidationError('db must be a URL or an opened database', 'db');
   const owned = typeof opts.db === 'string';
-  const db = typeof opts.db === 'string' ? await openDatabase(opts.db, { readOnly: true, poolMax: 2 }) : opts.db;
+  const ns = opts.namespace === undefined ? undefined : validateNamespace(opts.namespace);
+  const db = typeof opts.db === 'string' ? await openDatabase(opts.db, { readOnly: true, poolMax: 2, codecs: opts.codecs }) : opts.db;
   const started = performance.now();
   const names = [...defs.keys()];
-  const report: DeployCheckReport = { ok: true, checked: 0, incompatible: [], stoppedEarly: false, liveOfOtherWorkflows: 0, durationMs: 0 };
+  const report: DeployCheckReport = {
+    ok: true, checked: 0, incompatible: [], undecodable: [], undecodableCount: 0, stoppedEarly: false, liveOfOtherWorkflows: 0, durationMs: 0,
+  };
   try {
     const q = selectOnly(db.sql);
     const store = db.sql;
@@ -115,8 +146,14 @@ export async function checkDeploy(opts: CheckDeployOptions): Promise<DeployCheck
       const worker = async () => {
         while (i < recs.length && !(report.stoppedEarly)) {
           const rec = recs[i++];
-          const bad = await replayOne(defs.get(rec.workflowName) as WorkflowDefinition, rec, histories.get(rec.id) ?? [], timeoutMs);
+          const decoded = await decodeHistory(db.payloads, rec, histories.get(rec.id) ?? []);
           histories.delete(rec.id);
+          if ('undecodable' in decoded) {
+            report.undecodableCount++;
+            if (report.undecodable.length < UNDECODABLE_LISTED) report.undecodable.push(decoded.undecodable);
+            continue;
+          }
+          const bad = await replayOne(defs.get(rec.workflowName) as WorkflowDefinition, decoded.rec, decoded.history, timeoutMs);
           report.checked++;
           if (bad) {
             report.incompatible.push(bad);
@@ -130,33 +167,52 @@ export async function checkDeploy(opts: CheckDeployOptions): Promise<DeployCheck
     };
     outer: for (const status of LIVE) {
       let after: PageCursor | null = null;
-      let next: Promise<ExecutionRecord[]> | null = liveExecutionPage(q, store, status, names, null, pageSize);
+      let next: Promise<ExecutionRecord[]> | null = liveExecutionPage(q, store, status, names, null, pageSize, ns);
       while (next) {
         const page: ExecutionRecord[] = await next;
         if (page.length === 0) break;
         const last = page[page.length - 1];
         after = { createdAt: last.createdAt, id: last.id };
-        next = page.length < pageSize ? null : liveExecutionPage(q, store, status, names, after, pageSize);
+        next = page.length < pageSize ? null : liveExecutionPage(q, store, status, names, after, pageSize, ns);
         if (!(await check(page))) { await next?.catch(() => undefined); break outer; }
       }
     }
     if (!report.stoppedEarly) {
       for (const name of names) {
-        if (!(await check(await recentCompleted(q, store, name, sample)))) break;
+        if (!(await check(await recentCompleted(q, store, name, sample, ns)))) break;
       }
     }
-    report.liveOfOtherWorkflows = await liveOutside(q, names);
+    report.liveOfOtherWorkflows = await liveOutside(q, names, ns);
   } finally {
     if (owned) await db.close();
   }
   if (!opts.all) report.incompatible.splice(1);
-  report.ok = report.incompatible.length === 0;
+  report.ok = report.incompatible.length === 0 && report.undecodableCount === 0;
   report.durationMs = Math.round(performance.now() - started);
   return report;
 }
 
+/** The record's input and the history's payloads as JSON text, decoded with the store's chain. */
+async function decodeHistory(door: PayloadDoor, rec: ExecutionRecord, history: HistoryEvent[]):
+  Promise<{ rec: ExecutionRecord; history: HistoryEvent[] } | { undecodable: DeployUndecodable }> {
+  // Plain JSON passes the door unchanged: skip the async pass when nothing is encoded (door.ts: encoded text starts with "~").
+  if (!rec.input?.startsWith('~') && !history.some((e) => e.payload?.startsWith('~'))) return { rec, history };
+  try {
+    const input = await door.decodeJson(rec.input);
+    return { rec: { ...rec, input }, history: await Promise.all(history.map(async (e) => ({ ...e, payload: await door.decodeJson(e.payload) }))) };
+  } catch (err) {
+    if (!(err instanceof PayloadCodecError)) throw err;
+    return {
+      undecodable: {
+        executionId: localKey(rec.id), namespace: namespaceOf(rec.id), runId: rec.runId, workflowName: rec.workflowName, status: rec.status,
+        message: `its payloads cannot be decoded here (${err.message}); give the gate the codec chain and keys (LEASEFLOW_PAYLOAD_KEYS)`,
+      },
+    };
+  }
+}
+
 async function replayOne(def: WorkflowDefinition, rec: ExecutionRecord, history: HistoryEvent[], timeoutMs: number): Promise<DeployIncompatibility | null> {
-  const base = { executionId: rec.id, runId: rec.runId, workflowName: rec.workflowName, status: rec.status, lastBuild: rec.lastBuild };
+  const base = { executionId: localKey(rec.id), namespace: namespaceOf(rec.id), runId: rec.runId, workflowName: rec.workflowName, status: rec.status, lastBuild: rec.lastBuild };
   let timer: NodeJS.Timeout | undefined;
   try {
     const timeout = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), timeoutMs); });

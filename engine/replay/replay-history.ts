@@ -18,9 +18,10 @@ import { REPLAY_END } from '../workflow/scheduler';
 import { ExecutionSession } from '../workflow/session';
 import type { Database } from '../store/database';
 import { parseShowJson } from './show-json';
+import { nsKey, validateNamespace } from '../namespace/keys';
 
-/** Where a replay reads its history: `leaseflow show <id> --json` output (text or parsed), or a store. */
-export type ReplaySource = string | { execution: unknown; history: unknown } | { db: Database; executionId: string };
+/** Where a replay reads its history: `leaseflow show <id> --json` output (text or parsed), or a store (the id in `namespace`, default 'default'). */
+export type ReplaySource = string | { execution: unknown; history: unknown } | { db: Database; executionId: string; namespace?: string };
 
 /** Result of `replayHistory`. */
 export type ReplayResult =
@@ -57,7 +58,7 @@ async function loadSource(source: ReplaySource): Promise<{ record: ExecutionReco
   if (source !== null && typeof source === 'object' && 'db' in source) {
     const { db, executionId } = source;
     if (typeof executionId !== 'string' || executionId === '') throw new ValidationError('replayHistory source.executionId must be a non-empty string', 'executionId');
-    const record = await findExecution(db.sql, db.sql, executionId);
+    const record = await findExecution(db.sql, db.sql, nsKey(validateNamespace(source.namespace), executionId));
     if (!record) throw new ValidationError(`replayHistory: no execution "${executionId}" in the store`, 'executionId');
     // Decoded with the store's codec chain (a key it lacks: PayloadCodecError).
     const history = await Promise.all((await loadHistory(db.sql, record.id, db.sql.date)).map(async (e) => ({ ...e, payload: await db.payloads.decodeJson(e.payload) })));

@@ -110,6 +110,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
     if (this.options.migrate) await this.#db.migrate();
     await registerRunner(this.#db.sql, {
       id: this.id, hostname: hostname(), pid: process.pid, workflows: [...this.options.workflows.keys()], concurrency: this.options.concurrency, builds: this.options.routing.compatible,
+      namespace: this.options.namespace,
     });
     this.#state = RunnerState.running;
     const ch = notifier(this.#db.url);

@@ -5,6 +5,7 @@
  * executions never run (`last_build IS NULL`: no history, any code can run them) or last run by
  * a build it lists. Executions no live runner can take stay queued: `waitingForBuild`.
  */
+import { namespaceOf, nsKey } from '../namespace/keys';
 import type { SqlRunner, SqlStore } from './sql';
 import type { ExecutionRecord } from './types';
 
@@ -54,7 +55,8 @@ export async function waitingForBuild(store: SqlStore, rec: ExecutionRecord): Pr
   if (rec.lastBuild === null || !['queued', 'waiting'].includes(rec.status)) return null;
   const rows = await store.all<{ workflows: unknown; builds: unknown }>("SELECT workflows, builds FROM workflow_runners WHERE status = 'live'");
   const served = rows.some((r) => {
-    if (!(JSON.parse(String(r.workflows)) as string[]).includes(rec.workflowName)) return false;
+    // Runners store their workflows namespaced (store/runners.ts): only a runner of the execution's namespace serves it.
+    if (!(JSON.parse(String(r.workflows)) as string[]).includes(nsKey(namespaceOf(rec.id), rec.workflowName))) return false;
     if (r.builds === null || r.builds === undefined) return true;
     return (JSON.parse(String(r.builds)) as string[]).includes(rec.lastBuild as string);
   });

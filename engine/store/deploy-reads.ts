@@ -16,12 +16,17 @@ export interface PageCursor { createdAt: Date; id: string }
  */
 export async function liveExecutionPage(
   q: SqlRunner, store: SqlStore, status: 'running' | 'waiting' | 'queued', workflows: readonly string[], after: PageCursor | null, limit: number,
+  namespace?: string,
 ): Promise<ExecutionRecord[]> {
   const params: unknown[] = [status, workflows];
   let cond = '';
+  if (namespace !== undefined) {
+    cond += ' AND namespace = ?';
+    params.push(namespace);
+  }
   if (after) {
     const d = store.dateParam(after.createdAt);
-    cond = ' AND (created_at > ? OR (created_at = ? AND id > ?))';
+    cond += ' AND (created_at > ? OR (created_at = ? AND id > ?))';
     params.push(d, d, after.id);
   }
   params.push(limit);
@@ -33,12 +38,13 @@ export async function liveExecutionPage(
   return rows.map((r) => toExecution(r, store.date));
 }
 
-/** The `n` most recently created completed executions of `workflow` (index (workflow_name, status, created_at)). */
-export async function recentCompleted(q: SqlRunner, store: SqlStore, workflow: string, n: number): Promise<ExecutionRecord[]> {
+/** The `n` most recently created completed executions of `workflow` (index (workflow_name, status, created_at)), optionally of one namespace. */
+export async function recentCompleted(q: SqlRunner, store: SqlStore, workflow: string, n: number, namespace?: string): Promise<ExecutionRecord[]> {
   if (n <= 0) return [];
   const rows = await q.all<Record<string, unknown>>(
-    `SELECT ${EXECUTION_COLUMNS} FROM workflow_executions WHERE workflow_name = ? AND status = 'completed' ORDER BY created_at DESC, id DESC LIMIT ?`,
-    [workflow, n],
+    `SELECT ${EXECUTION_COLUMNS} FROM workflow_executions WHERE workflow_name = ? AND status = 'completed'${namespace === undefined ? '' : ' AND namespace = ?'} ` +
+      'ORDER BY created_at DESC, id DESC LIMIT ?',
+    namespace === undefined ? [workflow, n] : [workflow, namespace, n],
   );
   return rows.map((r) => toExecution(r, store.date));
 }
@@ -63,10 +69,11 @@ export async function historiesOf(q: SqlRunner, store: SqlStore, ids: readonly s
   return out;
 }
 
-/** Live executions (running, waiting, queued) of workflows NOT in `workflows`, counted. */
-export async function liveOutside(q: SqlRunner, workflows: readonly string[]): Promise<number> {
+/** Live executions (running, waiting, queued) of workflows NOT in `workflows`, counted (optionally in one namespace). */
+export async function liveOutside(q: SqlRunner, workflows: readonly string[], namespace?: string): Promise<number> {
   const [row] = await q.all<{ n: unknown }>(
-    "SELECT COUNT(*) AS n FROM workflow_executions WHERE status IN ('running', 'waiting', 'queued') AND workflow_name NOT IN (?)", [workflows],
+    "SELECT COUNT(*) AS n FROM workflow_executions WHERE status IN ('running', 'waiting', 'queued') AND workflow_name NOT IN (?)" +
+      `${namespace === undefined ? '' : ' AND namespace = ?'}`, namespace === undefined ? [workflows] : [workflows, namespace],
   );
   return Number(row?.n ?? 0);
 }

@@ -1,8 +1,11 @@
 /**
  * SQL of `workflow_runners`: live replicas and their heartbeats. A runner's row is written
  * when it starts, refreshed with every heartbeat, marked `draining`/`stopped` on shutdown and
- * `presumed-dead` by any watchdog once its heartbeat is older than its lease TTL.
+ * `presumed-dead` by any watchdog once its heartbeat is older than its lease TTL. A runner serves
+ * one namespace: its workflow names are stored as namespaced keys (engine/namespace), so "is this
+ * served" answers for the execution's namespace, with no schema change.
  */
+import { DEFAULT_NAMESPACE, localKey, namespaceOf, nsKey } from '../namespace/keys';
 import type { SqlStore } from './sql';
 
 /** Runner statuses. */
@@ -15,6 +18,8 @@ export interface RunnerRecord {
   hostname: string;
   pid: number;
   workflows: string[];
+  /** The namespace it claims in. */
+  namespace: string;
   concurrency: number;
   status: RunnerStatus;
   startedAt: Date;
@@ -23,14 +28,16 @@ export interface RunnerRecord {
 }
 
 /** Register (or re-register) a runner as live. */
-export async function registerRunner(store: SqlStore, r: Pick<RunnerRecord, 'id' | 'hostname' | 'pid' | 'workflows' | 'concurrency'> & { builds?: readonly string[] | null }): Promise<void> {
+export async function registerRunner(store: SqlStore,
+  r: Pick<RunnerRecord, 'id' | 'hostname' | 'pid' | 'workflows' | 'concurrency'> & { builds?: readonly string[] | null; namespace?: string }): Promise<void> {
+  const ns = r.namespace ?? DEFAULT_NAMESPACE;
   const upsert = store.mysql
     ? "ON DUPLICATE KEY UPDATE status = 'live', heartbeat_at = VALUES(heartbeat_at), stopped_at = NULL, builds = VALUES(builds)"
     : "ON CONFLICT (id) DO UPDATE SET status = 'live', heartbeat_at = excluded.heartbeat_at, stopped_at = NULL, builds = excluded.builds";
   await store.run(
     `INSERT INTO workflow_runners (id, hostname, pid, workflows, concurrency, status, started_at, heartbeat_at, stopped_at, builds) ` +
       `VALUES (?, ?, ?, ?, ?, 'live', ${store.now}, ${store.now}, NULL, ?) ${upsert}`,
-    [r.id, r.hostname, r.pid, JSON.stringify(r.workflows), r.concurrency, r.builds ? JSON.stringify(r.builds) : null],
+    [r.id, r.hostname, r.pid, JSON.stringify(r.workflows.map((w) => nsKey(ns, w))), r.concurrency, r.builds ? JSON.stringify(r.builds) : null],
   );
 }
 
@@ -80,11 +87,13 @@ export async function recentRunners(store: SqlStore, withinMs: number, limit: nu
 }
 
 function toRunner(store: SqlStore, r: Record<string, unknown>): RunnerRecord {
+  const stored = JSON.parse(String(r.workflows)) as string[];
   return {
     id: String(r.id),
     hostname: String(r.hostname),
     pid: Number(r.pid),
-    workflows: JSON.parse(String(r.workflows)) as string[],
+    workflows: stored.map(localKey),
+    namespace: stored.length ? namespaceOf(stored[0]) : DEFAULT_NAMESPACE,
     concurrency: Number(r.concurrency),
     status: String(r.status) as RunnerStatus,
     startedAt: store.date(r.started_at) as Date,
@@ -93,8 +102,9 @@ function toRunner(store: SqlStore, r: Record<string, unknown>): RunnerRecord {
   };
 }
 
-/** True when some live runner serves `workflow`. */
-export async function isServed(store: SqlStore, workflow: string): Promise<boolean> {
+/** True when some live runner of `namespace` serves `workflow`. */
+export async function isServed(store: SqlStore, workflow: string, namespace: string): Promise<boolean> {
   const rows = await store.all<{ workflows: unknown }>("SELECT workflows FROM workflow_runners WHERE status = 'live'");
-  return rows.some((r) => (JSON.parse(String(r.workflows)) as string[]).includes(workflow));
+  const key = nsKey(namespace, workflow);
+  return rows.some((r) => (JSON.parse(String(r.workflows)) as string[]).includes(key));
 }

@@ -9,7 +9,6 @@
  */
 import type { EntityManager, MikroORM } from '@mikro-orm/core';
 import { LeaseflowError, LeaseLostError, recordError, reviveError, TransactionScopeError, TransactionUnsupportedError, type RecordedError } from '../errors';
-import { encodeRecordedError } from '../error-size';
 import { decodeValue, encodeValue } from '../serialization';
 import { isConnectionError } from '../store/sql';
 import { createTxRunner } from '../store/sql';
@@ -40,7 +39,7 @@ export interface TransactionContext {
   readonly attempt: number;
 }
 
-type TxOutcome = { kind: 'committed'; payload: string | null; touched: number } | { kind: 'failed'; error: RecordedError } | { kind: 'ended' };
+type TxOutcome = { kind: 'committed'; json: string | null; touched: number } | { kind: 'failed'; error: RecordedError } | { kind: 'ended' };
 
 class Ended extends Error {}
 class NotStorable extends Error {}
@@ -80,14 +79,14 @@ export function transactionCommand<T, EM extends EntityManager = EntityManager>(
         const out = await attemptTx(s, c, orm, name, attempt, fn as (em: EntityManager, tx: TransactionContext) => Promise<T> | T, isolationLevel, reserve);
         if (out.kind === 'ended') return;
         if (out.kind === 'committed') {
-          s.scheduler.deliverAt(c, reserve(), { ok: true, value: decodeValue(out.payload) });
+          s.scheduler.deliverAt(c, reserve(), { ok: true, value: decodeValue(out.json) });
           s.emit('step:completed', { step: name, seq, attempt, transactional: true });
           if (out.touched > 0) s.nudge();
           return;
         }
         const delay = nextRetryDelay(policy, attempt, out.error, Math.random());
         if (delay === null) {
-          const ev = eventAt(seq, EventKind.step, name, 'failed', encodeRecordedError(out.error, s.payloadLimitBytes), attempt);
+          const ev = eventAt(seq, EventKind.step, name, 'failed', await s.payloads.encodeError(out.error, s.payloadLimitBytes), attempt);
           const emitFailed = () => s.emit('step:failed', { step: name, seq, attempt, error: out.error });
           if (reserved === null) return s.scheduler.complete(c, { events: [ev] }, { ok: false, error: reviveError(out.error) }, emitFailed);
           ev.order = reserved; // a failure after the order was taken keeps it (deliveries stay gapless)
@@ -113,8 +112,9 @@ export function transactionCommand<T, EM extends EntityManager = EntityManager>(
 /** One attempt: the whole transaction. */
 async function attemptTx<T>(s: ExecutionSession, c: Command, orm: MikroORM, name: string, attempt: number,
   fn: (em: EntityManager, tx: TransactionContext) => Promise<T> | T, isolationLevel: TransactionIsolation, reserve: () => number): Promise<TxOutcome> {
-  let payload: string | null = null;
+  let json: string | null = null;
   let touched = 0;
+  const what = `result of transaction "${name}"`;
   try {
     const em = orm.em.fork({ clear: true });
     await em.transactional(async (tem) => {
@@ -124,8 +124,11 @@ async function attemptTx<T>(s: ExecutionSession, c: Command, orm: MikroORM, name
       const scope: TxScope = { owner: s, q, store: s.store, name, touched: 0 };
       const value = await runInScope(scope, () => fn(tem, { idempotencyKey: `${s.record.id}:${c.seq}:${name}`, attempt }));
       await tem.flush();
+      let payload: string | null;
       try {
-        payload = encodeValue(value, `result of transaction "${name}"`, s.payloadLimitBytes);
+        // Stored through the payload door (codecs; the limit applies to the encoded form).
+        json = encodeValue(value, what, s.payloads.active ? Number.POSITIVE_INFINITY : s.payloadLimitBytes);
+        payload = await s.payloads.encodeJson(json, what, s.payloadLimitBytes);
       } catch (err) {
         throw new NotStorable('', { cause: err });
       }
@@ -154,5 +157,5 @@ async function attemptTx<T>(s: ExecutionSession, c: Command, orm: MikroORM, name
     return { kind: 'failed', error: err instanceof TransactionScopeError || err instanceof TransactionUnsupportedError ? { ...rec, nonRetryable: true } : rec };
   }
   if (s.dead) return { kind: 'ended' };
-  return { kind: 'committed', payload, touched };
+  return { kind: 'committed', json, touched };
 }

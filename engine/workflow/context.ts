@@ -4,7 +4,7 @@
  * and commits through the session's fenced commit. Commands may run concurrently (Promise.all,
  * race, …): scheduler.ts keeps that deterministic. The commands live in their own modules.
  */
-import { localKey } from '../namespace/keys';
+import { localKey, namespaceOf } from '../namespace/keys';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Duration } from '../duration';
@@ -71,11 +71,17 @@ export class LiveContext implements WorkflowContext {
 
   async enqueue<I, O>(workflow: WorkflowDefinition<I, O> | string, input: I, options: EnqueueOptions = {}): Promise<string> {
     const scope = currentScope(this.#s, 'ctx.enqueue');
-    return enqueueInScope(scope, outboxRow(workflow as WorkflowDefinition<unknown, unknown>, input, options, this.#s.payloadLimitBytes, this.#s.record.traceContext));
+    const t = this.#outboxTarget();
+    return localKey(await enqueueInScope(scope, t, await outboxRow(t, workflow as WorkflowDefinition<unknown, unknown>, input, options, this.#s.payloadLimitBytes, this.#s.record.traceContext)));
   }
 
   async signalExternal(executionId: string, name: string, payload?: unknown): Promise<void> {
-    return signalInScope(currentScope(this.#s, 'ctx.signalExternal'), executionId, name, payload, this.#s.payloadLimitBytes);
+    return signalInScope(currentScope(this.#s, 'ctx.signalExternal'), this.#outboxTarget(), executionId, name, payload, this.#s.payloadLimitBytes);
+  }
+
+  /** The outbox writes in this execution's namespace, through the store's payload door. */
+  #outboxTarget() {
+    return { payloads: this.#s.payloads, namespace: namespaceOf(this.#s.record.id) };
   }
 
   async child<I, O>(workflow: WorkflowDefinition<I, O>, input: I, options?: ChildOptions): Promise<O> {

@@ -12,7 +12,7 @@ export const runnersCommand: Command = {
   name: 'runners',
   summary: 'list runner replicas and their heartbeats',
   usage: 'leaseflow runners [--live] [--limit n] [--json]',
-  description: 'List runner replicas, newest first: id, status (live, draining, stopped, presumed-dead), pid, heartbeat age, concurrency and workflows.',
+  description: 'List runner replicas, newest first: id, status (live, draining, stopped, presumed-dead), pid, heartbeat age, concurrency and workflows (prefixed with [namespace] outside the default one).',
   options: {
     live: { type: 'boolean', description: 'only live and draining replicas' },
     limit: { type: 'string', arg: 'N', description: 'at most N rows (default 50)' },
@@ -34,7 +34,8 @@ export const runnersCommand: Command = {
         io.out(args.options.live ? 'no live runners\n' : 'no runners registered\n');
         return;
       }
-      const rows = shown.map((r) => [r.id, r.status, `${r.hostname}:${r.pid}`, age(r.heartbeatAt, now), String(r.concurrency), r.workflows.join(',')]);
+      const rows = shown.map((r) => [r.id, r.status, `${r.hostname}:${r.pid}`, age(r.heartbeatAt, now), String(r.concurrency),
+        `${r.namespace === 'default' ? '' : `[${r.namespace}] `}${r.workflows.join(',')}`]);
       io.out(`${table(['ID', 'STATUS', 'HOST:PID', 'HEARTBEAT', 'CONCURRENCY', 'WORKFLOWS'], rows, 80)}\n`);
       if (all.length > shown.length && !args.options.live) io.out(`(${all.length - shown.length} more; raise --limit)\n`);
     } finally {
