@@ -32,6 +32,11 @@ export class LocalCluster {
     return `mariadb://root@${host}:${this.layout.proxyPort}/${db}`;
   }
 
+  /** URL of database `db` through the harness port (sessions from 127.0.0.2, see layout.ts). */
+  harnessUrl(db: string): string {
+    return `mariadb://root@127.0.0.1:${this.layout.harnessPort}/${db}`;
+  }
+
   /** URL of database `db` on node `n` directly (bypassing the proxy). */
   nodeUrl(n: number, db: string): string {
     return `mariadb://root@127.0.0.1:${this.node(n).sqlPort}/${db}`;
@@ -83,7 +88,8 @@ export class LocalCluster {
     this.log(`${first.name} bootstrapped (${b.ms} ms)`);
     if (fresh) {
       // TCP logins through the proxy come from 127.0.0.1 (skip-name-resolve: no 'localhost' match).
-      await nodeQuery(first, "CREATE USER IF NOT EXISTS 'root'@'127.0.0.1' IDENTIFIED BY ''; GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION");
+      await nodeQuery(first, "CREATE USER IF NOT EXISTS 'root'@'127.0.0.1' IDENTIFIED BY ''; GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION; " +
+        "CREATE USER IF NOT EXISTS 'root'@'127.0.0.2' IDENTIFIED BY ''; GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.2' WITH GRANT OPTION");
     }
     for (const n of c.nodes) {
       if (n === first) continue;

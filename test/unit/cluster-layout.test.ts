@@ -36,13 +36,19 @@ describe('local cluster layout', () => {
   });
 
   it('has one writer and ordered backups in single-writer mode, no backups in multi-writer mode', () => {
-    const servers = (mode: 'single-writer' | 'multi-writer') => haproxyCfg(c, mode).split('\n').filter((l) => l.trim().startsWith('server '));
+    const section = (mode: 'single-writer' | 'multi-writer', name: string) => haproxyCfg(c, mode).split('\nlisten ').find((x) => x.startsWith(`${name}\n`))!;
+    const servers = (mode: 'single-writer' | 'multi-writer', name = 'galera') => section(mode, name).split('\n').filter((l) => l.trim().startsWith('server '));
     const single = servers('single-writer');
     expect(single.map((l) => / backup$/.test(l))).toEqual([false, true, true]);
     expect(single[0]).toMatch(/on-marked-up shutdown-backup-sessions/);
     expect(single.every((l) => /on-marked-down shutdown-sessions/.test(l))).toBe(true);
     expect(servers('multi-writer').some((l) => /backup/.test(l))).toBe(false);
-    expect(haproxyCfg(c, 'single-writer')).toMatch(/external-check command \/tmp\/x-cluster\/galera-check\.sh/);
+    expect(section('single-writer', 'galera')).toMatch(/external-check command \/tmp\/x-cluster\/galera-check\.sh/);
+    // The harness port follows the same checks (no checks of its own) and connects from 127.0.0.2.
+    const harness = servers('single-writer', 'galera-harness');
+    expect(harness.map((l) => / backup$/.test(l))).toEqual([false, true, true]);
+    expect(harness.every((l, i) => l.includes(`track galera/node${i + 1}`) && !/ check /.test(l))).toBe(true);
+    expect(section('single-writer', 'galera-harness')).toMatch(/source 127\.0\.0\.2/);
   });
 
   (haproxyInstalled ? it : it.skip)('produces configurations haproxy -c accepts', () => {
