@@ -87,7 +87,7 @@ async function waitQuiet(db: Database, timeoutMs: number, pollMs: number, expect
 /** Cluster mode: the cluster and simulated hosts around the run (closed whatever happens). */
 async function main(opts: ChaosOptions): Promise<number> {
   if (!opts.cluster) return runChaos(opts, opts.dbUrl);
-  const cluster = await setupCluster({ dbName: parseDbUrl(opts.dbUrl).dbName, mode: opts.multiWriter ? 'multi-writer' : 'single-writer', hostCount: opts.hosts, hostPrefix: 'lfchaos', log: say });
+  const cluster = await setupCluster({ dbName: parseDbUrl(opts.dbUrl).dbName, mode: opts.multiWriter ? 'multi-writer' : 'single-writer', hostCount: opts.hosts, hostPrefix: 'lfchaos', subnet: 231, log: say });
   try {
     return await runChaos(opts, cluster.harnessUrl, cluster);
   } finally {

@@ -23,7 +23,7 @@ export interface ClusterRun {
 }
 
 /** Bring the cluster up for `dbName` with `hostCount` simulated hosts. */
-export async function setupCluster(o: { dbName: string; mode: ProxyMode; hostCount: number; hostPrefix: string; log: (line: string) => void }): Promise<ClusterRun> {
+export async function setupCluster(o: { dbName: string; mode: ProxyMode; hostCount: number; hostPrefix: string; subnet: number; log: (line: string) => void }): Promise<ClusterRun> {
   const cluster = new LocalCluster(process.env.LEASEFLOW_CLUSTER_DIR ?? DEFAULT_CLUSTER_DIR, Number(process.env.LEASEFLOW_CLUSTER_PORT ?? DEFAULT_BASE_PORT), (l) => o.log(`cluster: ${l}`));
   let started = false;
   let previousMode: ProxyMode | undefined;
@@ -39,7 +39,7 @@ export async function setupCluster(o: { dbName: string; mode: ProxyMode; hostCou
   let hosts: SimHosts | undefined;
   const cleanupHosts = () => hosts?.destroyAll();
   if (o.hostCount > 0) {
-    hosts = new SimHosts(o.hostPrefix);
+    hosts = new SimHosts(o.hostPrefix, o.subnet);
     process.once('exit', cleanupHosts);
     hosts.create(o.hostCount);
     o.log(`simulated hosts: ${hosts.hosts.map((h) => `${h.netns}=${h.address}`).join(' ')}`);

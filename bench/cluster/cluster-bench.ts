@@ -63,7 +63,7 @@ export async function clusterBench(argv: string[]): Promise<number> {
     try { await fn(); } catch (err) { r.errors.push({ section: name, message: (err as Error).message }); log(`${name}: FAILED ${(err as Error).stack}`); }
   };
   try {
-    run = await setupCluster({ dbName: DB, mode: 'single-writer', hostCount: 3, hostPrefix: 'lfbench', log });
+    run = await setupCluster({ dbName: DB, mode: 'single-writer', hostCount: 3, hostPrefix: 'lfbench', subnet: 232, log });
     r.config.cluster_url = run.runnerUrl;
     await section('throughput (single node)', async () => { r.single = await throughput(singleUrl, o, 'single', log); });
     await section('throughput (cluster)', async () => { r.cluster = await throughput(run!.runnerUrl, o, 'cluster', log); });

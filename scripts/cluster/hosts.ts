@@ -27,9 +27,13 @@ const ip = (...args: string[]) => execFileSync('ip', args, { stdio: ['ignore', '
 export class SimHosts {
   readonly hosts: SimHost[] = [];
 
-  /** @param subnet second octet pair base: host i uses 10.<subnet>.i.0/24 */
+  /**
+   * @param subnet host i uses 10.<subnet>.i.0/24; two sets alive at once need different subnets
+   * (the same gateway address on two links would send replies down the wrong one).
+   */
   constructor(readonly prefix = 'lfhost', readonly subnet = 231) {
     if (!/^[a-z][a-z0-9]{1,8}$/.test(prefix)) throw new Error(`host prefix must be 2-9 lowercase letters/digits (got ${prefix})`);
+    if (!Number.isInteger(subnet) || subnet < 1 || subnet > 254) throw new Error(`subnet must be an integer in 1..254 (got ${subnet})`);
   }
 
   /** Create `count` hosts (removing stale ones of the same prefix first). */
