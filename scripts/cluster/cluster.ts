@@ -7,7 +7,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { clusterLayout, type ClusterLayout, type NodeLayout, type ProxyMode } from './layout';
-import { grastate, initNode, killNode, nodePid, nodeQuery, nodeState, startNode, stopNode, type NodeState } from './nodes';
+import { grastate, initNode, killNode, nodePid, nodeQuery, nodeState, recoverPosition, startNode, stopNode, type NodeState } from './nodes';
 import { proxyMode, proxyPid, proxyServers, proxyWriter, startProxy, stopProxy, type ProxyServer } from './proxy';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -77,12 +77,19 @@ export class LocalCluster {
       this.log(`data dirs created under ${c.dir} (${Date.now() - t} ms)`);
     }
     const states = c.nodes.map((n) => ({ n, g: grastate(n) }));
-    const first = fresh ? c.nodes[0] : (states.find((s) => s.g?.safeToBootstrap) ?? states.sort((a, b) => (b.g?.seqno ?? -1) - (a.g?.seqno ?? -1))[0]).n;
-    if (!fresh && !grastate(first)?.safeToBootstrap) {
-      // No node was shut down last cleanly: bootstrap the most advanced one (the operator's call in production).
-      const path = `${first.dataDir}/grastate.dat`;
+    let first = fresh ? c.nodes[0] : states.find((s) => s.g?.safeToBootstrap)?.n;
+    if (!first) {
+      // No node was shut down last cleanly (all crashed): bootstrap the most advanced one, by the
+      // position each recovers from its InnoDB (the operator's call in production).
+      const seqnos = new Map<NodeLayout, number>();
+      for (const { n, g } of states) {
+        const pos = g && g.seqno < 0 ? await recoverPosition(n) : undefined;
+        seqnos.set(n, pos ? Number(pos.split(':')[1]) : (g?.seqno ?? -1));
+      }
+      first = [...seqnos.entries()].sort((a, b) => b[1] - a[1])[0][0];
       const g = grastate(first);
-      if (g) writeFileSync(path, `# GALERA saved state\nversion: 2.1\nuuid: ${g.uuid}\nseqno: ${g.seqno}\nsafe_to_bootstrap: 1\n`);
+      if (g) writeFileSync(`${first.dataDir}/grastate.dat`, `# GALERA saved state\nversion: 2.1\nuuid: ${g.uuid}\nseqno: ${seqnos.get(first)}\nsafe_to_bootstrap: 1\n`);
+      this.log(`no node was stopped cleanly: bootstrapping ${first.name} (seqno ${seqnos.get(first)})`);
     }
     const b = await startNode(first, 'bootstrap');
     this.log(`${first.name} bootstrapped (${b.ms} ms)`);
