@@ -6,6 +6,9 @@
  * guarantees from the database rows and the `chaos_attempts` side table. Prints each invariant
  * with its counts and exits non-zero on any violation, with the seed to replay.
  * Phases: setup → main (workload + faults) → drain → final (one kill -9, quiesce time) → check.
+ * `--cluster [--long] [--multi-writer] [--hosts N]`: the same on the local Galera cluster behind
+ * HAProxy, runners spread over simulated hosts, plus writer-node kills, node restarts and host
+ * partitions (bench/chaos/cluster-*.ts).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
