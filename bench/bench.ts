@@ -9,6 +9,7 @@
 import { loadavg, cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { createClient, openDatabase, parseDbUrl } from '../engine';
+import { clusterBench } from './cluster/cluster-bench';
 import { measureLimit } from './limit';
 import { sleep, type BenchContext } from './lib/context';
 import { measureFailover, POLL_INTERVAL_MS } from './lib/failover';
@@ -42,6 +43,10 @@ const NOTES = [
 ];
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--cluster')) {
+    process.exitCode = await clusterBench(process.argv.slice(2));
+    return;
+  }
   let opts: BenchOptions;
   try {
     opts = parseBenchArgs(process.argv.slice(2));

@@ -6,6 +6,9 @@
  * guarantees from the database rows and the `chaos_attempts` side table. Prints each invariant
  * with its counts and exits non-zero on any violation, with the seed to replay.
  * Phases: setup → main (workload + faults) → drain → final (one kill -9, quiesce time) → check.
+ * `--cluster [--long] [--multi-writer] [--hosts N]`: the same on the local Galera cluster behind
+ * HAProxy, runners spread over simulated hosts, plus writer-node kills, node restarts and host
+ * partitions (bench/chaos/cluster-*.ts).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,6 +18,8 @@ import { ATTEMPTS_DDL } from './chaos/attempts';
 import { runChecks, type ChaosData } from './chaos/checker';
 import { otherTestProcesses } from './chaos/db-admin';
 import { planFaults } from './chaos/faults';
+import { ClusterFaults } from './chaos/cluster-faults';
+import { setupCluster, type ClusterRun } from './chaos/cluster-setup';
 import { checkHostile, HostileSubmitter, loadHostileErrors } from './chaos/hostile';
 import { FaultInjector } from './chaos/injector';
 import { loadChaosRows } from './chaos/loader';
@@ -82,12 +87,23 @@ async function waitQuiet(db: Database, timeoutMs: number, pollMs: number, expect
   return null;
 }
 
+/** Cluster mode: the cluster and simulated hosts around the run (closed whatever happens). */
 async function main(opts: ChaosOptions): Promise<number> {
+  if (!opts.cluster) return runChaos(opts, opts.dbUrl);
+  const cluster = await setupCluster({ dbName: parseDbUrl(opts.dbUrl).dbName, mode: opts.multiWriter ? 'multi-writer' : 'single-writer', hostCount: opts.hosts, hostPrefix: 'lfchaos', subnet: 231, log: say });
+  try {
+    return await runChaos(opts, cluster.harnessUrl, cluster);
+  } finally {
+    await cluster.close();
+  }
+}
+
+async function runChaos(opts: ChaosOptions, dbUrl: string, cluster?: ClusterRun): Promise<number> {
   const rng = createRng(opts.seed);
-  const dbName = parseDbUrl(opts.dbUrl).dbName;
-  const mode = opts.quick ? 'quick' : 'default';
+  const dbName = parseDbUrl(dbUrl).dbName;
+  const mode = opts.cluster ? `cluster ${opts.long ? 'long' : 'quick'} (${opts.multiWriter ? 'multi' : 'single'}-writer, ${opts.hosts} hosts)` : opts.quick ? 'quick' : 'default';
   out(`leaseflow chaos — seed ${opts.seed}${opts.seedWasGiven ? '' : ' (random)'}, ${mode} mode, ${opts.runners} runners, main phase ${opts.durationMs / 1000}s, ` +
-    `lease TTL ${opts.leaseTtlMs} ms, poll ${opts.pollIntervalMs} ms, db ${opts.dbUrl}${opts.restartDb ? ', WITH MariaDB restarts' : ''}`);
+    `lease TTL ${opts.leaseTtlMs} ms, poll ${opts.pollIntervalMs} ms, db ${dbUrl}${opts.restartDb ? ', WITH MariaDB restarts' : ''}`);
   if (opts.restartDb) {
     const others = otherTestProcesses();
     if (others.length && !opts.restartDbForce) {
@@ -96,14 +112,15 @@ async function main(opts: ChaosOptions): Promise<number> {
     }
   }
   const workload = planWorkload(rng.fork('workload'), { durationMs: opts.durationMs, quick: opts.quick });
-  const faults = planFaults(rng.fork('faults'), { durationMs: opts.durationMs, leaseTtlMs: opts.leaseTtlMs, restartDb: opts.restartDb, quick: opts.quick });
+  const faults = planFaults(rng.fork('faults'), { durationMs: opts.durationMs, leaseTtlMs: opts.leaseTtlMs, restartDb: opts.restartDb, quick: opts.quick, cluster: opts.cluster });
   const runDir = join(tmpdir(), 'leaseflow-chaos', `seed-${opts.seed}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   mkdirSync(runDir, { recursive: true });
   say(`plan: ${workload.submissions.length} executions (+${workload.finalBatch.length} final), ${faults.length} faults; logs in ${runDir}`);
 
-  const admin = await freshDatabase(opts.dbUrl, dbName);
+  const admin = await freshDatabase(dbUrl, dbName);
+  if (cluster) await admin.sql.run('CREATE TABLE cluster_probe (id INT PRIMARY KEY, n BIGINT NOT NULL)').then(() => admin.sql.run('INSERT INTO cluster_probe VALUES (1, 0)'));
   const offset = await clockOffset(admin);
-  const clientDbs = await Promise.all([0, 1, 2].map(() => openDatabase(opts.dbUrl, { poolMax: 3 })));
+  const clientDbs = await Promise.all([0, 1, 2].map(() => openDatabase(dbUrl, { poolMax: 3 })));
   const clients: Client[] = await Promise.all(clientDbs.map((db) => createClient({ db })));
   const maxBackoffMs = opts.pollIntervalMs * 10; // the poll loop's error backoff cap (≥ the watchdog interval)
   const failoverBoundMs = opts.leaseTtlMs + opts.pollIntervalMs + maxBackoffMs;
@@ -115,7 +132,7 @@ async function main(opts: ChaosOptions): Promise<number> {
   const log = (line: string) => { harnessLog.push(`${new Date().toISOString()} ${line}`); say(line); };
   let injector!: FaultInjector;
   const fleet = new RunnerFleet({
-    dbUrl: opts.dbUrl, workflowsModule: resolve(__dirname, 'chaos/workflows.ts'), concurrency: opts.concurrency,
+    dbUrl: cluster?.runnerUrl ?? dbUrl, placement: cluster?.placement, workflowsModule: resolve(__dirname, 'chaos/workflows.ts'), concurrency: opts.concurrency,
     leaseTtl: `${opts.leaseTtlMs}ms`, pollInterval: `${opts.pollIntervalMs}ms`, drainTimeout: `${opts.drainTimeoutMs}ms`, logDir: runDir, logLevel: opts.logLevel,
   }, opts.runners, (e) => {
     if (e.type === 'exit' && !e.expected) {
@@ -130,7 +147,8 @@ async function main(opts: ChaosOptions): Promise<number> {
   try {
     await fleet.start();
     say(`runners ready: ${fleet.slots.map((p) => `${p.instanceId}(pid ${p.pid})`).join(' ')}`);
-    injector = new FaultInjector({ admin, dbName, dbUrl: opts.dbUrl, fleet, leaseTtlMs: opts.leaseTtlMs, toDbClock: (ms) => ms + offset, log });
+    const clusterFaults = cluster && new ClusterFaults(cluster.cluster, cluster.hosts, fleet, opts.leaseTtlMs, () => admin.sql.run('UPDATE cluster_probe SET n = n + 1 WHERE id = 1').then(() => undefined));
+    injector = new FaultInjector({ admin, dbName, dbUrl, fleet, leaseTtlMs: opts.leaseTtlMs, toDbClock: (ms) => ms + offset, log, cluster: clusterFaults });
     const submitter = new Submitter(clients, admin);
     const hostile = new HostileSubmitter(clients[0], admin);
     const hostileTasks: Promise<void>[] = [];
@@ -199,7 +217,7 @@ async function main(opts: ChaosOptions): Promise<number> {
     // ── stop the runners, load, check ──────────────────────────────────────────────────────
     await fleet.stop(opts.drainTimeoutMs + 5000);
     for (const w of injector.dbWindows) {
-      for (const f of injector.failovers) if (f.faultAtMs >= w.downAt - failoverBoundMs && f.faultAtMs <= w.upAt + 15_000) f.excluded = 'MariaDB restart';
+      for (const f of injector.failovers) if (f.faultAtMs >= w.downAt - failoverBoundMs && f.faultAtMs <= w.upAt + 15_000) f.excluded = w.label ?? 'MariaDB restart';
     }
     // A hand-off whose release statement lost its connection falls back to the lease TTL.
     const connKills = injector.records.filter((r) => r.kind === 'kill-connections').map((r) => r.atMs);
@@ -224,15 +242,21 @@ async function main(opts: ChaosOptions): Promise<number> {
     out(formatChecks(results));
     out('');
     out(`faults: ${faultSummary(injector.records)}; runner restarts ${fleet.restarts}; runner processes ${fleet.all.length}`);
+    if (clusterFaults) {
+      out(`cluster: writer failovers (kill -9 → first write through the proxy) ${clusterFaults.writerFailovers.map((w) => `node${w.node}→node${w.newWriter ?? '?'} ${w.firstWriteMs ?? 'never'} ms`).join(', ') || 'none'}; ` +
+        `partitions ${clusterFaults.partitions.map((p) => `host${p.host} ${p.healedAtMs - p.cutAtMs} ms (${p.runners.length} runners)`).join(', ') || 'none'}; ` +
+        `failover samples excluded by cluster faults ${injector.failovers.filter((f) => f.excluded && !/MariaDB/.test(f.excluded)).length}`);
+    }
     out(`work: ${rows.executions.length} executions, ${steps} committed steps, ${rows.attempts.length} step bodies run, ${rows.signals.length} signals`);
     out(`timing: total ${((Date.now() - started) / 1000).toFixed(1)}s; drain ${drainInfo}; DB clock offset ${offset.toFixed(1)} ms`);
     out('runner logs (all processes):');
     out(runnerLogSummary(mergeCounts(fleet.all.map((p) => p.counts))));
     const errors = fleet.all.flatMap((p) => p.errors.map((e) => `${p.instanceId}: ${e}`));
     if (errors.length) out(`runner error lines (first 5 of ${errors.length}):\n  ${errors.slice(0, 5).join('\n  ')}`);
-    writeFileSync(join(runDir, 'report.json'), JSON.stringify({ options: opts, results, faults: injector.records, probes: injector.probes, failovers: injector.failovers, stops: injector.stops }, null, 2));
+    writeFileSync(join(runDir, 'report.json'), JSON.stringify({ options: opts, results, faults: injector.records, cluster: clusterFaults && { writerFailovers: clusterFaults.writerFailovers, partitions: clusterFaults.partitions }, probes: injector.probes, failovers: injector.failovers, stops: injector.stops }, null, 2));
     writeFileSync(join(runDir, 'harness.log'), harnessLog.join('\n'));
-    const replay = `npm run chaos -- ${opts.quick ? '--quick ' : ''}--seed ${opts.seed} --runners ${opts.runners}${opts.restartDb ? ' --restart-db' : ''}`;
+    const clusterFlags = opts.cluster ? `--cluster ${opts.long ? '--long ' : ''}${opts.multiWriter ? '--multi-writer ' : ''}--hosts ${opts.hosts} ` : opts.quick ? '--quick ' : '';
+    const replay = `npm run chaos -- ${clusterFlags}--seed ${opts.seed} --runners ${opts.runners}${opts.restartDb ? ' --restart-db' : ''}`;
     if (failed.length) {
       out(`RESULT: FAIL — ${failed.length} invariant(s) violated: ${failed.map((r) => r.name).join('; ')}`);
       out(`replay: ${replay}   (logs: ${runDir})`);

@@ -40,7 +40,7 @@ export function clientPorts(pid: number, serverPort = 3306): Set<number> {
 }
 
 /** One server connection of the chaos database. */
-export interface ServerConnection { id: number; port: number; command: string; inTransaction: boolean }
+export interface ServerConnection { id: number; host: string; port: number; command: string; inTransaction: boolean }
 
 /** Connections to `dbName` whose client port is in `ports` (all of the database's when omitted). */
 export async function serverConnections(admin: Database, dbName: string, ports?: Set<number>): Promise<ServerConnection[]> {
@@ -50,7 +50,7 @@ export async function serverConnections(admin: Database, dbName: string, ports?:
     [dbName],
   );
   return rows
-    .map((r) => ({ id: Number(r.ID), port: Number(String(r.HOST).split(':').pop()), command: String(r.COMMAND), inTransaction: r.TRX !== null && r.TRX !== undefined }))
+    .map((r) => ({ id: Number(r.ID), host: String(r.HOST).split(':')[0], port: Number(String(r.HOST).split(':').pop()), command: String(r.COMMAND), inTransaction: r.TRX !== null && r.TRX !== undefined }))
     .filter((c) => ports === undefined || ports.has(c.port));
 }
 

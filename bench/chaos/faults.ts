@@ -22,6 +22,12 @@ export const FaultKind = {
   staleCommit: 'stale-commit',
   /** A process SIGSTOPped inside an open transaction holding a running execution's row lock, then killed. */
   txPause: 'tx-pause',
+  /** Cluster: kill -9 the Galera node the proxy sends writes to; it rejoins (IST) a few seconds later. */
+  writerKill: 'writer-kill',
+  /** Cluster: restart a node that is not the writer (clean, or kill -9 + recovered position), rejoining by IST. */
+  nodeRestart: 'node-restart',
+  /** Cluster: cut one simulated host (network namespace) off for longer than the lease TTL, then heal it. */
+  partition: 'partition',
 } as const;
 export type FaultKind = (typeof FaultKind)[keyof typeof FaultKind];
 
@@ -41,6 +47,8 @@ export interface FaultOptions {
   leaseTtlMs: number;
   restartDb: boolean;
   quick: boolean;
+  /** Add the cluster faults (writer kill, node restart, host partition). */
+  cluster?: boolean;
 }
 
 const WEIGHTS: [FaultKind, number][] = [
@@ -86,5 +94,23 @@ export function planFaults(rng: Rng, o: FaultOptions): PlannedFault[] {
     const restarts = o.quick ? [0.5] : [0.3, 0.65];
     for (const r of restarts) faults.push({ atMs: Math.round(o.durationMs * r), kind: FaultKind.dbRestart, pick: rng.next(), param: rng.next() });
   }
+  if (o.cluster) faults.push(...planClusterFaults(rng.fork('cluster'), o));
   return faults.sort((a, b) => a.atMs - b.atMs);
+}
+
+/**
+ * Cluster faults at seeded points of the main phase, spread so that one has settled before the
+ * next (a writer kill and its rejoin take ~10–20 s): quick runs get one of each, longer runs
+ * repeat the cycle writer kill → partition → node restart.
+ */
+export function planClusterFaults(rng: Rng, o: Pick<FaultOptions, 'durationMs' | 'quick'>): PlannedFault[] {
+  const cycle: FaultKind[] = [FaultKind.writerKill, FaultKind.partition, FaultKind.nodeRestart];
+  const slots = o.quick ? 3 : Math.max(3, Math.floor((o.durationMs - FAULT_WARMUP_MS) / 45_000));
+  const span = (o.durationMs - FAULT_WARMUP_MS - 25_000) / slots;
+  const out: PlannedFault[] = [];
+  for (let i = 0; i < slots; i++) {
+    const atMs = Math.round(FAULT_WARMUP_MS + 2000 + i * span + rng.next() * span * 0.3);
+    out.push({ atMs, kind: cycle[i % cycle.length], pick: rng.next(), param: rng.next() });
+  }
+  return out;
 }

@@ -10,6 +10,7 @@ import { resolve } from 'node:path';
 import { LeaseLostError, type Database } from '../../engine';
 import { commitFenced, type CommitPlan } from '../../engine/store/transitions';
 import type { FailoverSample, ProbeResult, StopWindow, TxPause } from './checker';
+import type { ClusterFaults } from './cluster-faults';
 import { clientPorts, killConnections, restartMariaDb, serverConnections } from './db-admin';
 import { FaultKind, type PlannedFault } from './faults';
 import type { RunnerFleet, RunnerProc } from './processes';
@@ -36,6 +37,8 @@ export interface InjectorSettings {
   /** Harness epoch ms → DB clock epoch ms. */
   toDbClock: (harnessMs: number) => number;
   log: (line: string) => void;
+  /** Cluster mode: the cluster faults, and runner sessions told apart by source address (layout.ts). */
+  cluster?: ClusterFaults;
 }
 
 /** Fires faults and keeps their measurements. */
@@ -46,7 +49,7 @@ export class FaultInjector {
   readonly probes: ProbeResult[] = [];
   readonly failovers: FailoverSample[] = [];
   /** MariaDB restarts: harness epoch ms. */
-  readonly dbWindows: { downAt: number; upAt: number }[] = [];
+  readonly dbWindows: { downAt: number; upAt: number; label?: string }[] = [];
   lastFaultAt = 0;
   lastFault = 'none';
   #monitors = new Set<Promise<void>>();
@@ -89,6 +92,12 @@ export class FaultInjector {
       case FaultKind.dbRestart: return this.#dbRestart(f);
       case FaultKind.staleCommit: return this.#staleCommits(f);
       case FaultKind.txPause: return this.#txPause(f);
+      case FaultKind.writerKill: case FaultKind.nodeRestart: case FaultKind.partition:
+        if (!this.s.cluster) return this.#record(f.kind, '-', 'skipped: not a cluster run');
+        return this.s.cluster.fire(f, {
+          record: (target, detail, at) => this.#record(f.kind, target, detail, at), held: (p) => this.#held(p),
+          monitor: (fault, at, held) => this.#monitor(fault, at, held), window: (w) => this.dbWindows.push(w),
+        });
     }
   }
 
@@ -231,6 +240,15 @@ export class FaultInjector {
 
   async #killConnections(f: PlannedFault): Promise<void> {
     const rng = createRng(Math.floor(f.pick * 2 ** 31));
+    if (this.s.cluster) {
+      // Through the proxy a session cannot be traced to one runner: kill a random share of the
+      // runners' sessions (from 127.0.0.1; the harness's come from 127.0.0.2) on the writer node.
+      const all = (await serverConnections(this.s.admin, this.s.dbName)).filter((c) => c.host === '127.0.0.1');
+      const share = f.param < 0.5 ? 0.2 : 0.5;
+      const chosen = all.filter(() => rng.chance(share));
+      const killed = await killConnections(this.s.admin, chosen.map((c) => c.id));
+      return this.#record(FaultKind.killConnections, `${Math.round(share * 100)}% of runner sessions`, `killed ${killed} of ${all.length} connection(s) on the writer (${chosen.filter((c) => c.inTransaction).length} in a transaction)`);
+    }
     const usable = this.s.fleet.slots.filter((p) => p?.alive && p.pid);
     let target: string;
     let ports: Set<number>;

@@ -22,6 +22,8 @@ export interface FleetSettings {
   drainTimeout: string;
   logDir: string;
   logLevel: string;
+  /** Where slot N runs (cluster mode): its simulated host, a command prefix (`ip netns exec …`) and the URL it uses. */
+  placement?: (slot: number) => { host: number; prefix: string[]; dbUrl: string };
 }
 
 /** What the fleet tells the harness. */
@@ -40,6 +42,10 @@ export class RunnerProc {
   paused = false;
   /** The harness sent this process a fault that ends it (kill -9, SIGTERM). */
   ending = false;
+  /** Simulated host (cluster mode; 0 = this machine's own network). */
+  readonly host: number = 0;
+  /** Its host is cut off from the network right now. */
+  partitioned = false;
   exitInfo?: { code: number | null; signal: string | null };
   readonly exited: Promise<void>;
   readonly startedAt = Date.now();
@@ -60,7 +66,11 @@ export class RunnerProc {
       LEASEFLOW_DRAIN_TIMEOUT: settings.drainTimeout, LOG_LEVEL: settings.logLevel,
     });
     delete env.JEST_WORKER_ID;
-    this.wrapper = spawn(TSX, ['runner/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    const place = settings.placement?.(slot);
+    if (place) { this.host = place.host; env.LEASEFLOW_DB_URL = place.dbUrl; }
+    // `ip netns exec` execs the command in place, so the wrapper pid is still tsx's.
+    const [cmd, ...args] = [...(place?.prefix ?? []), TSX, 'runner/main.ts'];
+    this.wrapper = spawn(cmd, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     this.wrapper.stdout?.setEncoding('utf8').on('data', (chunk: string) => this.#onStdout(chunk));
     this.wrapper.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
       this.#log.write(`[stderr] ${chunk}`);
@@ -81,7 +91,7 @@ export class RunnerProc {
 
   /** Usable as a fault target: ready, running, not paused, not on its way out. */
   get usable(): boolean {
-    return this.alive && this.ready && !this.paused && !this.ending;
+    return this.alive && this.ready && !this.paused && !this.ending && !this.partitioned;
   }
 
   #onStdout(chunk: string): void {

@@ -56,6 +56,7 @@ const HELP = `npm run bench -- [options]
   --failover-default    also measure failover with the default 15 s TTL (~90 s)
   --idle-seconds N      length of each idle window (default 10; quick 2)
   --strict              exit 1 when a target fails
+  --cluster             instead: the Galera cluster bench (bench/cluster/; own flags --workflows --steps --runners --concurrency --trials --json)
 (npm prints its own banner on stdout: use \`npm run -s bench -- --json\`, or read the last stdout line.)`;
 
 /** The value after `--name` (or `--name=value`). */

@@ -222,3 +222,21 @@ describe('architecture', () => {
     expect(uses).toEqual([]);
   });
 });
+
+describe('cluster tooling (scripts/cluster/)', () => {
+  const clusterFiles = listTs(join(root, 'scripts', 'cluster'));
+
+  it('stands alone: imports nothing outside scripts/cluster/ (it runs without the engine)', () => {
+    expect(clusterFiles.length).toBeGreaterThan(3);
+    const outside = clusterFiles.flatMap((f) => scan(f, readFileSync(f, 'utf8')).specifiers
+      .map((s) => resolveSpecifier(f, s) ?? `${rel(f)} → ${s} (unresolved)`)
+      .filter((target) => !rel(target).startsWith('scripts/cluster/'))
+      .map((target) => `${rel(f)} → ${rel(target)}`));
+    expect(outside).toEqual([]);
+  });
+
+  it('is never imported by the library, the runner or the workflows', () => {
+    const users = files.filter((f) => facts.get(f)!.specifiers.some((s) => rel(resolveSpecifier(f, s) ?? '').startsWith('scripts/')));
+    expect(users.map(rel)).toEqual([]);
+  });
+});
