@@ -147,7 +147,7 @@ async function main(): Promise<void> {
     await stopRunners(fleet);
     if (profileDir && fleet.length) {
       await run('profile', async () => {
-        r.profile = { dir: profileDir, ...summariseProfileDir(profileDir, windows) };
+        r.profile = { dir: profileDir, windows_us: windows, ...summariseProfileDir(profileDir, windows) };
       }, true);
     }
     await run('latency (in-process)', async () => { r.latency.in_process = await inProcessLatency(ctx); }, opts.sections.has('latency'));

@@ -46,7 +46,7 @@ export interface BenchResult {
   /** Claim latency with a deep queue. */
   claim: ClaimResult | null;
   /** Top self-time functions of the fleet's CPU profiles (--profile). */
-  profile: (ProfileSummary & { dir: string }) | null;
+  profile: (ProfileSummary & { dir: string; windows_us: [number, number][] }) | null;
   targets: (TargetCheck & { verdict: string })[];
   errors: { section: string; message: string }[];
   machine: { cpus: number; loadavg_start: number[]; loadavg_end: number[] };
