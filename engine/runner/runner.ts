@@ -32,6 +32,9 @@ import { startScheduleTicker, type ScheduleTicker } from '../schedules/ticker';
 import { claimedEvent, type RunnerEventName, type RunnerEvents } from './events';
 import { attachTracing } from '../tracing/runner-spans';
 
+/** First idle pause after a busy tick (doubles back up to pollInterval): see poller.ts. */
+const FAST_IDLE_POLL_MS = 5;
+
 /** Runner lifecycle states. */
 export const RunnerState = { created: 'created', running: 'running', draining: 'draining', stopped: 'stopped' } as const;
 export type RunnerState = (typeof RunnerState)[keyof typeof RunnerState];
@@ -110,6 +113,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
     this.#unsubscribe = () => ch.off('work', onWork);
     this.#poller = startPoller({
       intervalMs: this.options.pollIntervalMs,
+      fastIdleMs: FAST_IDLE_POLL_MS,
       tick: () => this.#tick(),
       waitForCapacity: () => new Promise<void>((resolve) => this.#queue.once('next', () => resolve())),
       onError: (error) => {
