@@ -141,7 +141,7 @@ export function formatReport(r: BenchResult): string {
       `${f(r.scale.small.workload.per_step.Innodb_buffer_pool_reads)} → ${f(r.scale.large.workload.per_step.Innodb_buffer_pool_reads)}`);
   }
   if (r.runner_scaling) {
-    out.push(`${'runners'.padEnd(10)} ${r.runner_scaling.points.map((p) => `${p.runners}×${p.per_runner_concurrency}: ${f(p.workflows_per_s)} wf/s (${f(p.total_us_per_step)} µs/step)`).join(', ')}; ` +
+    out.push(`${'runners'.padEnd(10)} ${r.runner_scaling.points.map((p) => `${p.runners}×${p.per_runner_concurrency}: ${f(p.workflows_per_s)} wf/s (${f(p.total_us_per_step)} µs, ${f(p.statements_per_step)} statements/step)`).join(', ')}; ` +
       `min next/previous ${f(r.runner_scaling.min_step_ratio)}×`);
   }
   if (r.claim) {

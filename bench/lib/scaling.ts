@@ -23,6 +23,9 @@ export interface ScalingPoint {
   runner_us_per_step: number | null;
   server_us_per_step: number | null;
   total_us_per_step: number | null;
+  /** Exact statements and commits per step (runners + submits): smaller batches per runner show here. */
+  statements_per_step: number | null;
+  commits_per_step: number | null;
   others_pct: number | null;
 }
 
@@ -48,6 +51,7 @@ export async function measureRunnerScaling(ctx: BenchContext): Promise<ScalingRe
         runners: n, per_runner_concurrency: per, workflows_per_s: w.workflows_per_s, steps_per_s: w.steps_per_s,
         runner_us_per_step: w.cpu.runner_us_per_step, server_us_per_step: w.cpu.server_us_per_step,
         total_us_per_step: w.cpu.total_us_per_step, others_pct: w.cpu.others_pct,
+        statements_per_step: w.statements.total_per_step, commits_per_step: w.statements.commits_per_step,
       });
     } finally {
       await stopRunners(fleet);
