@@ -9,12 +9,15 @@ export class LazyAbortController {
   #ac: AbortController | null = null;
   #aborted = false;
   #reason: unknown;
+  /** Builds the reason on first need (an Error's stack trace is costly; most are never read). */
+  #makeReason: (() => unknown) | null = null;
 
   /** The signal (created on first read, already aborted if abort() came first). */
   get signal(): AbortSignal {
     if (!this.#ac) {
+      const reason = this.#aborted ? this.reason : undefined;
       this.#ac = new AbortController();
-      if (this.#aborted) this.#ac.abort(this.#reason);
+      if (this.#aborted) this.#ac.abort(reason);
     }
     return this.#ac.signal;
   }
@@ -26,7 +29,17 @@ export class LazyAbortController {
 
   /** The reason the signal has, or will have once read (never creates the signal). */
   get reason(): unknown {
-    return this.#ac ? this.#ac.signal.reason : this.#reason;
+    if (this.#ac) return this.#ac.signal.reason;
+    if (this.#makeReason) { this.#reason = this.#makeReason(); this.#makeReason = null; }
+    return this.#reason;
+  }
+
+  /** abort() with a reason built only if someone reads it (or the signal already exists). */
+  abortWith(makeReason: () => unknown): void {
+    if (this.#aborted) return;
+    if (this.#ac) { this.abort(makeReason()); return; }
+    this.#aborted = true;
+    this.#makeReason = makeReason;
   }
 
   /** Abort once; later calls are ignored, as AbortController's are. */

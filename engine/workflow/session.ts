@@ -333,8 +333,8 @@ export class ExecutionSession implements SchedulerHost {
     if (this.dead) return;
     this.dead = true;
     this.#end(reason);
-    const why = reason.kind === 'lease-lost' ? reason.error : new Error(`run ended: ${reason.kind}`);
-    if (!this.abort.aborted) this.abort.abort(why);
+    // The reason is built only if someone reads ctx.signal (an Error per finished run is costly).
+    if (!this.abort.aborted) this.abort.abortWith(() => (reason.kind === 'lease-lost' ? reason.error : new Error(`run ended: ${reason.kind}`)));
     this.scheduler.stop();
   }
 

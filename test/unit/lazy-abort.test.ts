@@ -43,3 +43,26 @@ describe('LazyAbortController', () => {
     expect(c.signal).toBe(c.signal);
   });
 });
+
+describe('LazyAbortController.abortWith', () => {
+  test('builds the reason only when it is read, once', () => {
+    const c = new LazyAbortController();
+    let built = 0;
+    c.abortWith(() => { built++; return new Error('run ended'); });
+    c.abort(new Error('ignored')); // the first abort wins
+    expect(c.aborted).toBe(true);
+    expect(built).toBe(0);
+    expect(c.signal.aborted).toBe(true);
+    expect((c.signal.reason as Error).message).toBe('run ended');
+    expect((c.reason as Error).message).toBe('run ended');
+    expect(built).toBe(1);
+  });
+
+  test('with a signal already read, listeners fire at once with the built reason', () => {
+    const c = new LazyAbortController();
+    const seen: unknown[] = [];
+    c.signal.addEventListener('abort', () => seen.push((c.signal.reason as Error).message));
+    c.abortWith(() => new Error('lease lost'));
+    expect(seen).toEqual(['lease lost']);
+  });
+});
