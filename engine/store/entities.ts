@@ -94,9 +94,6 @@ export function buildEntities(dialect: Dialect): EntitySchema[] {
     },
     indexes: [
       { name: 'workflow_executions_claim_idx', properties: ['status', 'availableAt'] },
-      // The claim reads due rows in (available_at, id) order and stops at its LIMIT: no filesort,
-      // so FOR UPDATE SKIP LOCKED locks only the rows it takes, not every due row (issue 16).
-      { name: 'workflow_executions_due_idx', properties: ['availableAt'] },
       { name: 'workflow_executions_parent_idx', properties: ['parentId'] },
       { name: 'workflow_executions_template_idx', properties: ['templateKey', 'status'] },
       { name: 'workflow_executions_list_idx', properties: ['workflowName', 'status', 'createdAt'] },

@@ -13,5 +13,4 @@ export const mysqlMigrations = [
   lazyMigration('Migration20261130122054_debounce_keys', () => require('./Migration20261130122054_debounce_keys')),
   lazyMigration('Migration20261130113433_hardening', () => require('./Migration20261130113433_hardening')),
   lazyMigration('Migration20261130121346_dashboard', () => require('./Migration20261130121346_dashboard')),
-  lazyMigration('Migration20261130156000_due_index', () => require('./Migration20261130156000_due_index')),
 ];

@@ -13,5 +13,4 @@ export const sqliteMigrations = [
   lazyMigration('Migration20261130122054_debounce_keys', () => require('./Migration20261130122054_debounce_keys')),
   lazyMigration('Migration20261130113434_hardening', () => require('./Migration20261130113434_hardening')),
   lazyMigration('Migration20261130121347_dashboard', () => require('./Migration20261130121347_dashboard')),
-  lazyMigration('Migration20261130156000_due_index', () => require('./Migration20261130156000_due_index')),
 ];
