@@ -6,7 +6,9 @@
  * figures from the database clock and the server's own counters. One JSON object on stdout
  * with --json; a readable table and PASS/FAIL lines on stderr always. See --help.
  */
-import { loadavg, cpus } from 'node:os';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { loadavg, cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createClient, openDatabase, parseDbUrl } from '../engine';
 import { clusterBench } from './cluster/cluster-bench';
@@ -17,10 +19,12 @@ import { measureIdle } from './lib/idle';
 import { inProcessLatency, pacedLatency } from './lib/latency';
 import { measureMemory } from './lib/memory';
 import { parseBenchArgs, type BenchOptions, type Section } from './lib/options';
-import { findPidByName } from './lib/proc';
+import { findPidByName, findServerPidByPort } from './lib/proc';
 import { formatReport, targets, type BenchResult, type TemplateResult } from './lib/report';
 import { killAllRunnersSync, spawnRunners, stopRunners, type RunnerProc } from './lib/runners';
 import { measureScale } from './lib/scale';
+import { measureClaimLatency, measureRunnerScaling } from './lib/scaling';
+import { formatProfile, monoUs, summariseProfileDir } from './lib/profile';
 import { epochUs, Monitor, recreateDatabase } from './lib/server';
 import { perRunnerConcurrency, ratio, round } from './lib/stats';
 import { runWorkload, startBatch } from './lib/workload';
@@ -39,6 +43,8 @@ const NOTES = [
   'Times come from the DB clock: submit = execution created_at (ms precision), first step = history event seq 0 created_at, complete = finished_at.',
   'Concurrency C is the total in flight: each of R runner processes gets ceil(C/R); each runner pool has at most 10 connections (engine default), the limit loop uses C connections.',
   'Failover = SIGKILL of a runner → first history event of one of its executions under a newer lease token (the survivor\'s first commit), DB clock.',
+  'mariadbd CPU is the server process listening on the --db port (found through /proc/net/tcp): it serves every database on that server, so other clients\' work lands in it too (others_pct shows the machine-wide remainder).',
+  'CPU µs/step = CPU seconds of the runner processes (/proc/<pid>/stat utime+stime) and of mariadbd over the workload window ÷ committed steps; a warm-up of --warmup workflows (default 100) runs first and is not counted.',
   'The memory figure is VmHWM of one runner after it took N executions into waitForSignal; the engine suspends such waits (lease and slot released).',
 ];
 
@@ -74,7 +80,7 @@ async function main(): Promise<void> {
   const local = host === '127.0.0.1' || host === 'localhost' || host === '::1';
   const ctx: BenchContext = {
     opts, url, monitor, client, log,
-    serverPid: local ? findPidByName(['mariadbd', 'mysqld']) : null,
+    serverPid: local ? findServerPidByPort(parseDbUrl(url).port ?? 3306, ['mariadbd', 'mysqld']) ?? findPidByName(['mariadbd', 'mysqld']) : null,
     perRunner: perRunnerConcurrency(opts.concurrency, opts.runners),
   };
   const [ver] = await monitor.query<{ v: string }>('SELECT VERSION() AS v');
@@ -83,10 +89,11 @@ async function main(): Promise<void> {
     config: {
       workflows: opts.workflows, steps: opts.steps, runners: opts.runners, concurrency: opts.concurrency, per_runner_concurrency: ctx.perRunner,
       runner_pool_max: RUNNER_POOL_MAX, poll_interval_ms: POLL_INTERVAL_MS, lease_ttl_ms: 15_000, submit_parallel: 16,
-      sections: [...opts.sections].join(','),
+      sections: [...opts.sections].join(','), warmup_workflows: opts.warmup,
     },
     steps_per_s: null, limit_steps_per_s: null, ratio: null, workflows_per_s: null, failover_ms: null, idle_queries_per_s: null,
-    limit: null, workloads: {}, latency: {}, idle: null, failover: {}, memory: null, scale: null, targets: [], errors: [],
+    limit: null, workloads: {}, latency: {}, idle: null, failover: {}, memory: null, scale: null, runner_scaling: null, claim: null, profile: null,
+    targets: [], errors: [],
     machine: { cpus: cpus().length, loadavg_start: loadavg().map((v) => round(v, 2) as number), loadavg_end: [] },
     notes: [...NOTES],
   };
@@ -110,13 +117,21 @@ async function main(): Promise<void> {
     // Throughput workloads and cross-process latency share one fleet of R runner processes.
     const fleetSections: Section[] = ['steps', 'one-step', 'sleep', 'template', 'rate-limited', 'priority', 'latency'];
     let fleet: RunnerProc[] = [];
+    const profileDir = opts.profileDir === null ? null : opts.profileDir || mkdtempSync(join(tmpdir(), 'leaseflow-prof-'));
+    if (profileDir) mkdirSync(profileDir, { recursive: true });
+    /** Measured windows of the fleet, on the monotonic clock (the profile counts only these). */
+    const windows: [number, number][] = [];
     await run('spawn runners', async () => {
-      fleet = await spawnRunners(opts.runners, (i) => ({ dbUrl: url, instanceId: `bench-runner-${i}-${process.pid}`, concurrency: ctx.perRunner }));
+      fleet = await spawnRunners(opts.runners, (i) => ({ dbUrl: url, instanceId: `bench-runner-${i}-${process.pid}`, concurrency: ctx.perRunner, profileDir }));
       await sleep(500);
+      // Warm-up (as the peers' harnesses do): JIT, pools and buffer pool, not counted.
+      if (opts.warmup > 0) await runWorkload(ctx, fleet, { workflow: benchSteps, count: opts.warmup, stepsPerWorkflow: opts.steps, input: () => ({ steps: opts.steps }) });
     }, fleetSections.some((s) => opts.sections.has(s)));
     const withFleet = async (fn: () => Promise<void>) => {
       if (fleet.length === 0) throw new Error('no runner processes (spawning failed)');
+      const from = monoUs();
       await fn();
+      windows.push([from, monoUs()]);
       await sleep(300);
     };
     await run('steps', () => withFleet(async () => {
@@ -142,12 +157,19 @@ async function main(): Promise<void> {
     }));
     await run('latency (across processes)', () => withFleet(async () => { r.latency.cross_process = await pacedLatency(ctx); }), opts.sections.has('latency'));
     await stopRunners(fleet);
+    if (profileDir && fleet.length) {
+      await run('profile', async () => {
+        r.profile = { dir: profileDir, windows_us: windows, ...summariseProfileDir(profileDir, windows) };
+      }, true);
+    }
     await run('latency (in-process)', async () => { r.latency.in_process = await inProcessLatency(ctx); }, opts.sections.has('latency'));
     await run('idle', async () => { r.idle = await measureIdle(ctx); });
     await run('failover', async () => { r.failover.ttl_3s = await measureFailover(ctx, '3s', opts.failoverTrials); });
     await run('failover (default TTL)', async () => { r.failover.ttl_default = await measureFailover(ctx, undefined, opts.failoverTrials); },
       opts.sections.has('failover') && opts.failoverDefault);
     await run('memory', async () => { r.memory = await measureMemory(ctx); });
+    await run('runners', async () => { r.runner_scaling = await measureRunnerScaling(ctx); });
+    await run('claim', async () => { r.claim = await measureClaimLatency(ctx); });
     await run('scale', async () => { r.scale = await measureScale(ctx); });
   } finally {
     killAllRunnersSync();
@@ -172,6 +194,7 @@ async function main(): Promise<void> {
     }
   }
   process.stderr.write(`\n${formatReport(r)}`);
+  if (r.profile) process.stderr.write(`\n${formatProfile(r.profile, r.profile.dir)}`);
   if (opts.json) process.stdout.write(`${JSON.stringify(r)}\n`);
   if (r.errors.length) process.exitCode = 1;
   else if (opts.strict && r.targets.some((t) => t.verdict === 'FAIL')) process.exitCode = 1;

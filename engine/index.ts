@@ -20,7 +20,8 @@ export { OverlapPolicy, OVERLAP_POLICIES } from './schedules/plan';
 export type { ScheduleClient, ScheduleOptions, ScheduleUpdate, ScheduleDescription, ScheduleSummary, ScheduleRun, FireResult, FireOptions } from './schedules/types';
 export { nextFireTimes, type ScheduleSpec } from './schedules/spec';
 
-export { createRunner, Runner, RunnerState } from './runner/runner';
+export { Runner, RunnerState } from './runner/runner';
+export { createRunner } from './runner/create-runner';
 export type { RunnerOptions, ResolvedRunnerOptions } from './runner/options';
 export { resolveRunnerOptions } from './runner/options';
 export type { RunnerEvents, RunnerEventName } from './runner/events';

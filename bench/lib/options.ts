@@ -5,7 +5,7 @@
  */
 
 /** Every section `--only` accepts, in the order they run. */
-export const SECTIONS = ['limit', 'steps', 'one-step', 'sleep', 'template', 'rate-limited', 'priority', 'latency', 'idle', 'failover', 'memory', 'scale'] as const;
+export const SECTIONS = ['limit', 'steps', 'one-step', 'sleep', 'template', 'rate-limited', 'priority', 'latency', 'idle', 'failover', 'memory', 'runners', 'claim', 'scale'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 /** Resolved bench settings. */
@@ -38,6 +38,14 @@ export interface BenchOptions {
   scaleEvents: number;
   /** Exit 1 when a target fails. */
   strict: boolean;
+  /** Workflows run through the fleet before the first measured workload (not counted). */
+  warmup: number;
+  /** Directory for runner CPU profiles (`--cpu-prof`), or null; the bench prints the top self-time functions. */
+  profileDir: string | null;
+  /** Runner-process counts of the `runners` (scaling) section. */
+  scaling: number[];
+  /** Queued executions the `claim` section claims from. */
+  claimQueued: number;
 }
 
 export const DEFAULT_DB = 'mariadb://root@127.0.0.1:3306/leaseflow_bench';
@@ -56,6 +64,10 @@ const HELP = `npm run bench -- [options]
   --failover-default    also measure failover with the default 15 s TTL (~90 s)
   --idle-seconds N      length of each idle window (default 10; quick 2)
   --strict              exit 1 when a target fails
+  --warmup N            workflows run through the fleet first, not counted (default 100; 0 = none)
+  --profile [DIR]       runners run with --cpu-prof into DIR (default a new temp dir); prints the top self-time functions
+  --scaling 1,2,4       runner counts of the runners section (same workload each; the curve)
+  --claim-queued N      queued executions of the claim section (default 10000; quick 2000)
   --cluster             instead: the Galera cluster bench (bench/cluster/; own flags --workflows --steps --runners --concurrency --trials --json)
 (npm prints its own banner on stdout: use \`npm run -s bench -- --json\`, or read the last stdout line.)`;
 
@@ -78,11 +90,21 @@ function int(argv: readonly string[], name: string, fallback: number, min = 1): 
   return n;
 }
 
+/** `--profile` alone (or followed by another option) profiles into a fresh temp dir; `--profile DIR` into DIR. */
+function profileDir(argv: readonly string[]): string | null {
+  const i = argv.indexOf('--profile');
+  const eq = argv.find((a) => a.startsWith('--profile='));
+  if (eq) return eq.slice('--profile='.length);
+  if (i < 0) return null;
+  const next = argv[i + 1];
+  return next !== undefined && !next.startsWith('--') ? next : '';
+}
+
 /** Parse the bench's argv (without node and script). Throws with the usage text on `--help`. */
 export function parseBenchArgs(argv: readonly string[]): BenchOptions {
   if (argv.includes('--help') || argv.includes('-h')) throw new Error(HELP);
   const known = new Set(['--db', '--json', '--quick', '--workflows', '--steps', '--runners', '--concurrency', '--only', '--scale', '--scale-rows',
-    '--failover-default', '--idle-seconds', '--strict']);
+    '--failover-default', '--idle-seconds', '--strict', '--warmup', '--profile', '--scaling', '--claim-queued']);
   for (const a of argv) {
     if (a.startsWith('--') && !known.has(a.split('=')[0])) throw new Error(`unknown option ${a}\n${HELP}`);
   }
@@ -100,6 +122,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     if (argv.includes('--scale')) sections.add('scale');
   }
   const workflows = int(argv, '--workflows', quick ? 200 : 2000);
+  const scaling = (value(argv, '--scaling') ?? '1,2,4').split(',').map((v) => Number(v.trim()));
+  if (scaling.some((n) => !Number.isInteger(n) || n < 1 || n > 16)) throw new Error('--scaling must list runner counts between 1 and 16, e.g. 1,2,4');
   return {
     db,
     json: argv.includes('--json'),
@@ -119,5 +143,9 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     scaleRows: int(argv, '--scale-rows', quick ? 100_000 : 1_000_000, 10_001),
     scaleEvents: 5,
     strict: argv.includes('--strict'),
+    warmup: int(argv, '--warmup', 100, 0),
+    profileDir: profileDir(argv),
+    scaling,
+    claimQueued: int(argv, '--claim-queued', quick ? 2000 : 10_000),
   };
 }

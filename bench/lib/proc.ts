@@ -3,7 +3,7 @@
  * itself). Parsers are pure and exported for the unit tests; readers return null off Linux or
  * when the process is gone, so a missing figure never breaks a run.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 /** Clock ticks per second of /proc/<pid>/stat times (USER_HZ; 100 on every Linux we run). */
 export const CLOCK_TICKS_PER_S = 100;
@@ -76,6 +76,43 @@ export function findPidByName(names: readonly string[]): number | null {
       try {
         if (names.includes(readFileSync(`/proc/${entry}/comm`, 'utf8').trim())) return Number(entry);
       } catch { /* went away */ }
+    }
+  } catch { /* no /proc */ }
+  return null;
+}
+
+/** Inodes of the sockets listening on TCP `port`, from the text of /proc/net/tcp or tcp6. */
+export function parseListenInodes(netTcp: string, port: number): string[] {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  const out: string[] = [];
+  for (const line of netTcp.split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    // sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode
+    if (f.length > 9 && f[1].endsWith(`:${hexPort}`) && f[3] === '0A') out.push(f[9]);
+  }
+  return out;
+}
+
+/**
+ * The pid of the server listening on TCP `port` (several mariadbd may run on one machine):
+ * a process named one of `names` holding the listening socket; null when none is visible.
+ */
+export function findServerPidByPort(port: number, names: readonly string[]): number | null {
+  let inodes: string[] = [];
+  for (const f of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    try { inodes = inodes.concat(parseListenInodes(readFileSync(f, 'utf8'), port)); } catch { /* no such table */ }
+  }
+  if (inodes.length === 0) return null;
+  const wanted = new Set(inodes.map((i) => `socket:[${i}]`));
+  try {
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        if (!names.includes(readFileSync(`/proc/${entry}/comm`, 'utf8').trim())) continue;
+        for (const fd of readdirSync(`/proc/${entry}/fd`)) {
+          try { if (wanted.has(readlinkSync(`/proc/${entry}/fd/${fd}`))) return Number(entry); } catch { /* closed */ }
+        }
+      } catch { /* went away, or not ours to read */ }
     }
   } catch { /* no /proc */ }
   return null;

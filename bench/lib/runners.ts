@@ -20,6 +20,11 @@ export function statementsIn(counts: Readonly<Record<string, number>>): number {
   return STATEMENT_COMMANDS.reduce((s, k) => s + (counts[k] ?? 0), 0);
 }
 
+/** Commits (COMMIT statements + writes sent in autocommit) in a count map from query-counter.cjs. */
+export function commitsIn(counts: Readonly<Record<string, number>>): number {
+  return (counts.commit ?? 0) + (counts.autocommit_write ?? 0);
+}
+
 /** The workflow module every bench runner serves. */
 export const BENCH_WORKFLOWS = join(ROOT, 'bench/workloads/workflows.ts');
 
@@ -34,6 +39,8 @@ export interface RunnerSettings {
   pollInterval?: string;
   /** LOG_LEVEL of the runner (info or lower: `stop()` watches for its "runner stopped" line). @default 'info' */
   logLevel?: string;
+  /** Write a V8 CPU profile into this directory when the process exits (`--cpu-prof`). */
+  profileDir?: string | null;
 }
 
 const alive = new Set<RunnerProc>();
@@ -48,6 +55,7 @@ export class RunnerProc {
   #exited = false;
   #tail: string[] = [];
   #onStopped?: () => void;
+  #profiling: boolean;
 
   constructor(s: RunnerSettings) {
     this.instanceId = s.instanceId;
@@ -62,7 +70,9 @@ export class RunnerProc {
     };
     if (s.leaseTtl) env.LEASEFLOW_LEASE_TTL = s.leaseTtl; else delete env.LEASEFLOW_LEASE_TTL;
     if (s.pollInterval) env.LEASEFLOW_POLL_INTERVAL = s.pollInterval; else delete env.LEASEFLOW_POLL_INTERVAL;
-    this.child = spawn(process.execPath, ['--expose-gc', '--require', QUERY_COUNTER, '--import', 'tsx', 'runner/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    this.#profiling = !!s.profileDir;
+    const prof = s.profileDir ? ['--cpu-prof', '--cpu-prof-dir', s.profileDir] : [];
+    this.child = spawn(process.execPath, [...prof, '--expose-gc', '--require', QUERY_COUNTER, '--import', 'tsx', 'runner/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     this.stopped = new Promise((r) => (this.#onStopped = r));
     const keep = (chunk: Buffer) => {
       const text = chunk.toString('utf8');
@@ -143,6 +153,8 @@ export class RunnerProc {
   async stop(graceMs = 15_000, exitGraceMs = 300): Promise<void> {
     if (!this.alive) return;
     this.child.kill('SIGTERM');
+    // A profiled runner writes its .cpuprofile on exit: give it time to exit by itself.
+    if (this.#profiling) exitGraceMs = Math.max(exitGraceMs, 10_000);
     let timer: NodeJS.Timeout | undefined;
     const stoppedThenGrace = this.stopped.then(() => new Promise<void>((r) => setTimeout(r, exitGraceMs)));
     await Promise.race([this.exited, stoppedThenGrace, new Promise<void>((r) => (timer = setTimeout(r, graceMs)))]);

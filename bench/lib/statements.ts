@@ -4,7 +4,7 @@
  * database. Unlike GLOBAL STATUS, other clients of a shared server cannot disturb them.
  */
 import type { RunnerProc } from './runners';
-import { statementsIn } from './runners';
+import { commitsIn, statementsIn } from './runners';
 import type { Monitor } from './server';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -19,11 +19,16 @@ export function countBenchStatementsTo(port: number): void {
 export interface StatementMark {
   runners: number | null;
   bench: number;
+  /** Commits (COMMIT + autocommit writes) sent by the runners, and by the bench. */
+  runnerCommits: number | null;
+  benchCommits: number;
 }
 
 /** Take a mark (runners are asked over IPC; null if one does not answer). */
 export async function statementMark(runners: readonly RunnerProc[], monitor: Monitor): Promise<StatementMark> {
-  const bench = statementsIn(counter.snapshot()) - monitor.sent;
-  const perRunner = await Promise.all(runners.map((r) => r.statements()));
-  return { runners: perRunner.some((v) => v === null) ? null : perRunner.reduce<number>((s, v) => s + (v as number), 0), bench };
+  const own = counter.snapshot();
+  const bench = statementsIn(own) - monitor.sent;
+  const reports = await Promise.all(runners.map((r) => r.report()));
+  const sum = (f: (c: Record<string, number>) => number) => (reports.some((v) => v === null) ? null : reports.reduce<number>((s, v) => s + f(v!.counts), 0));
+  return { runners: sum(statementsIn), bench, runnerCommits: sum(commitsIn), benchCommits: commitsIn(own) };
 }

@@ -82,11 +82,16 @@ export interface WorkloadResult {
    * Statements counted exactly on the client side (every runner process and the bench's
    * submits), immune to other clients of the server.
    */
-  statements: { runners_per_step: number | null; runners_per_workflow: number | null; submit_per_workflow: number | null; total_per_step: number | null };
+  statements: {
+    runners_per_step: number | null; runners_per_workflow: number | null; submit_per_workflow: number | null; total_per_step: number | null;
+    /** Commits (COMMIT + autocommit writes), counted the same way: runners', and with the submits. */
+    runner_commits_per_step: number | null; commits_per_step: number | null;
+  };
   /** Server counters (GLOBAL STATUS deltas minus the bench monitor's own) per step and per workflow. */
   per_step: Record<string, number | null>;
   per_workflow: Record<string, number | null>;
-  cpu: CpuUse & { runner_us_per_step: number | null; server_us_per_step: number | null };
+  /** CPU µs per committed step: runner processes, mariadbd, and both (the issue's figure). */
+  cpu: CpuUse & { runner_us_per_step: number | null; server_us_per_step: number | null; total_us_per_step: number | null };
   /** Highest VmHWM among the runner processes after the workload, MB. */
   runner_peak_rss_mb: number | null;
 }
@@ -123,6 +128,7 @@ export async function runWorkload<I>(ctx: BenchContext, runners: readonly Runner
   const use = cpuUse(cpu0, cpu1);
   const byRunners = stmts0.runners === null || stmts1.runners === null ? null : stmts1.runners - stmts0.runners;
   const bySubmit = stmts1.bench - stmts0.bench;
+  const commitsR = stmts0.runnerCommits === null || stmts1.runnerCommits === null ? null : stmts1.runnerCommits - stmts0.runnerCommits;
   const per = (v: number | null, units: number) => (v === null || units <= 0 ? null : round(v / units, 2));
   const peaks = runners.map((r) => r.memory().hwmMb).filter((v): v is number => v !== null);
   return {
@@ -139,6 +145,8 @@ export async function runWorkload<I>(ctx: BenchContext, runners: readonly Runner
     statements: {
       runners_per_step: per(byRunners, steps), runners_per_workflow: per(byRunners, t.completed),
       submit_per_workflow: per(bySubmit, t.completed), total_per_step: per(byRunners === null ? null : byRunners + bySubmit, steps),
+      runner_commits_per_step: per(commitsR, steps),
+      commits_per_step: per(commitsR === null ? null : commitsR + (stmts1.benchCommits - stmts0.benchCommits), steps),
     },
     per_step: spec.stepsPerWorkflow > 0 ? perUnit(delta, steps, 2) : {},
     per_workflow: perUnit(delta, t.completed, 2),
@@ -146,6 +154,7 @@ export async function runWorkload<I>(ctx: BenchContext, runners: readonly Runner
       ...use,
       runner_us_per_step: use.runners_s === null || steps === 0 ? null : round((use.runners_s * 1e6) / steps, 0),
       server_us_per_step: use.server_s === null || steps === 0 ? null : round((use.server_s * 1e6) / steps, 0),
+      total_us_per_step: use.runners_s === null || use.server_s === null || steps === 0 ? null : round(((use.runners_s + use.server_s) * 1e6) / steps, 0),
     },
     runner_peak_rss_mb: peaks.length ? Math.max(...peaks) : null,
   };

@@ -1,6 +1,7 @@
 /**
  * The poll loop. It knows no SQL: `tick()` claims what it can and says whether it found work;
- * the loop runs it again at once while busy, after `intervalMs` while idle, never while the
+ * the loop runs it again at once while busy, after `intervalMs` while idle (sooner right after
+ * work: `fastIdleMs`, doubling back up to `intervalMs`), never while the
  * queue has no free slot (`waitForCapacity`), and at once on `nudge()`. Errors back off
  * exponentially up to 10 × the interval (the database may be restarting).
  */
@@ -15,6 +16,13 @@ export interface PollerOptions {
   /** Resolves when the queue has a free slot again. */
   waitForCapacity: () => Promise<void>;
   onError: (err: unknown) => void;
+  /**
+   * Idle pause right after work was found: it doubles on each empty tick up to `intervalMs`.
+   * Work tends to come in bursts, so a runner that has just been busy looks again within a few
+   * ms (cross-process submit → first step), while a runner idle for a second is back to one
+   * probe per interval (idle load unchanged). @default intervalMs (no backoff)
+   */
+  fastIdleMs?: number;
 }
 
 /** A running poll loop. */
@@ -30,6 +38,8 @@ export function startPoller(o: PollerOptions): Poller {
   let wake: (() => void) | undefined;
   let nudged = false;
   let failures = 0;
+  let idleMs = o.intervalMs;
+  const fast = Math.min(o.fastIdleMs ?? o.intervalMs, o.intervalMs);
 
   /** Sleep up to `ms`, ended early by nudge/stop; `cancel` disarms it when something else won. */
   const pausable = (ms: number) => {
@@ -58,12 +68,16 @@ export function startPoller(o: PollerOptions): Poller {
         continue;
       }
       if (stopped) break;
+      if (result !== 'idle') idleMs = fast;
       if (result === 'full') {
         const p = pausable(o.intervalMs * 20);
         await Promise.race([o.waitForCapacity(), p.promise]);
         p.cancel();
       }
-      else if (result === 'idle') await pause(o.intervalMs);
+      else if (result === 'idle') {
+        await pause(idleMs);
+        idleMs = Math.min(o.intervalMs, idleMs * 2);
+      }
     }
   })();
 

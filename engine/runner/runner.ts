@@ -10,10 +10,9 @@ import EventEmitter from 'eventemitter3';
 import PQueue from 'p-queue';
 import type { Logger } from 'pino';
 import { recordError, ValidationError } from '../errors';
-import { createLogger } from '../logger';
 import { boundedLogSerializers } from '../error-size';
 import { createInstanceId } from '../instance-id';
-import { resolveDatabase, type Database } from '../store/database';
+import type { Database } from '../store/database';
 import { cancelRequests, claimExecutions, probeWork, heldLeases, releaseLeases } from '../store/claims';
 import { StuckLeaseReporter } from './stuck-leases';
 import { Watchdog } from './watchdog';
@@ -27,12 +26,13 @@ import type { ExecutionSession } from '../workflow/session';
 import { executeClaimed, type ExecutionOutcome } from './executor';
 import { CommitBatcher } from './commit-batcher';
 import { FinishBatcher } from './finish-batcher';
-import { resolveRunnerOptions, type ResolvedRunnerOptions, type RunnerOptions } from './options';
+import type { ResolvedRunnerOptions } from './options';
 import { startPoller, type Poller, type TickResult } from './poller';
 import { startScheduleTicker, type ScheduleTicker } from '../schedules/ticker';
 import { claimedEvent, type RunnerEventName, type RunnerEvents } from './events';
-import { attachTracing } from '../tracing/runner-spans';
-import { verifyTransactionOrm } from '../transactions/orm';
+
+/** First idle pause after a busy tick (doubles back up to pollInterval): see poller.ts. */
+const FAST_IDLE_POLL_MS = 5;
 
 /** Runner lifecycle states. */
 export const RunnerState = { created: 'created', running: 'running', draining: 'draining', stopped: 'stopped' } as const;
@@ -119,6 +119,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
     this.#unsubscribe = () => ch.off('work', onWork);
     this.#poller = startPoller({
       intervalMs: this.options.pollIntervalMs,
+      fastIdleMs: FAST_IDLE_POLL_MS,
       tick: () => this.#tick(),
       waitForCapacity: () => new Promise<void>((resolve) => this.#queue.once('next', () => resolve())),
       onError: (error) => {
@@ -389,13 +390,4 @@ export class Runner extends EventEmitter<RunnerEvents> {
       this.#log.error({ err: recordError(err), event }, 'event listener threw');
     }
   }
-}
-
-/** Create a runner (validates options, opens the store if given a URL). Call `start()`. */
-export async function createRunner(options: RunnerOptions): Promise<Runner> {
-  const resolved = resolveRunnerOptions(options);
-  const logger = options.logger ?? createLogger();
-  const { db, owned } = await resolveDatabase(options.db, { logger, poolMax: resolved.poolMax, session: resolved.session, codecs: options.codecs });
-  if (resolved.orm) await verifyTransactionOrm(db.sql, resolved.orm).catch(async (err: unknown) => { if (owned) await db.close(); throw err; });
-  return attachTracing(new Runner(db, owned, resolved, logger));
 }

@@ -8,6 +8,7 @@
 import type { AbstractSqlConnection } from '@mikro-orm/knex';
 import type { Dialect } from './dialect';
 import { reportStoreOperation, storeObserved, type StoreErrorKind } from './observer';
+import { directMysql, type DirectQuery } from './direct-mysql';
 
 /** Result of a write statement. */
 export interface RunResult {
@@ -169,12 +170,17 @@ export function createSqlStore(conn: AbstractSqlConnection, dialect: Dialect, ga
   // Values go to the driver as real bindings (knex.raw), never spliced into the SQL text by us
   // or by MikroORM's client-side formatter; arrays bound to `IN (?)` expand to a list.
   const transform = (conn as unknown as { transformRawResult(res: unknown, method: string): unknown }).transformRawResult.bind(conn);
+  // MySQL family: statements go to the driver connection directly (direct-mysql.ts), over
+  // MikroORM's pool; a transaction context is then a DirectQuery. Else (SQLite, SQL debug) knex.
+  const driver = mysql ? directMysql(conn) : null;
   const send = async (sql: string, params: unknown[] | undefined, method: 'all' | 'run', ctx?: unknown) => {
     const [text, values] = expandArrays(sql, params ?? []);
+    if (driver) return transform([await (ctx ? (ctx as DirectQuery)(text, values) : driver.query(text, values))], method);
     const q = conn.getKnex().raw(text, values as never);
     if (ctx) q.transacting(ctx as never);
     return transform(await q, method);
   };
+  const transactional = <T>(fn: (ctx: unknown) => Promise<T>): Promise<T> => (driver ? driver.transaction(fn) : conn.transactional(fn));
   const exec = async (sql: string, params: unknown[] | undefined, method: 'all' | 'run', ctx?: unknown) => {
     if (!storeObserved()) return send(sql, params, method, ctx);
     const started = performance.now();
@@ -219,7 +225,7 @@ export function createSqlStore(conn: AbstractSqlConnection, dialect: Dialect, ga
       async tx<T>(fn: (q: SqlRunner) => Promise<T>): Promise<T> {
         for (let attempt = 1; ; attempt++) {
           try {
-            return await conn.transactional(async (trx) => fn({
+            return await transactional(async (trx) => fn({
               all: async <R>(sql: string, params?: unknown[]) => (await exec(sql, params, 'all', trx)) as R[],
               run: async (sql: string, params?: unknown[]) => normalizeRun(await exec(sql, params, 'run', trx)),
             }));

@@ -6,6 +6,7 @@
  */
 import type { LeaseLostError, NonDeterminismError, PayloadCodecError } from '../errors';
 import type { EventKind, HistoryEvent, WaitFor } from '../store/types';
+import { LazyAbortController } from './lazy-abort';
 
 /** How a run ended without finishing the workflow. */
 export type RunInterruption =
@@ -42,7 +43,7 @@ export class Command {
   claimed = false;
   block: Block | null = null;
   /** Aborted when the command is cancelled, superseded, or the run ends (steps listen to it). */
-  readonly abort = new AbortController();
+  readonly abort = new LazyAbortController();
   wake: (() => void) | null = null;
   onSettle: (() => void) | null = null;
   #resolve!: (v: unknown) => void;
@@ -73,7 +74,7 @@ export class Command {
     if (outcome.ok) this.#resolve(outcome.value);
     else {
       this.#reject(outcome.error);
-      if (!this.abort.signal.aborted) this.abort.abort(outcome.error);
+      if (!this.abort.aborted) this.abort.abort(outcome.error);
     }
     this.onSettle?.();
   }

@@ -237,7 +237,7 @@ export class Scheduler {
     this.#poll = null;
     for (const t of this.#timers) clearTimeout(t);
     this.#timers.clear();
-    for (const c of this.#cmds.values()) if (!c.settled && !c.abort.signal.aborted) c.abort.abort(new Error('run ended'));
+    for (const c of this.#cmds.values()) if (!c.settled && !c.abort.aborted) c.abort.abortWith(() => new Error('run ended'));
   }
 
   // ── internals ──────────────────────────────────────────────────────────────────────────

@@ -20,6 +20,7 @@ import { never, type RunInterruption } from './command';
 import type { CommitRequest } from './commit-request';
 import { matchEvent } from './replay';
 import { Scheduler, type SchedulerHost } from './scheduler';
+import { LazyAbortController } from './lazy-abort';
 import type { WorkflowDefinition } from './define-workflow';
 
 export type { RunInterruption } from './command';
@@ -71,7 +72,7 @@ export class ExecutionSession implements SchedulerHost {
   /** One past the last recorded position (patch.ts: a position below it belongs to the recorded code). */
   readonly replayEnd: number;
   /** ctx.signal: aborted on cancellation or when the run ends. */
-  readonly abort = new AbortController();
+  readonly abort = new LazyAbortController();
   readonly ended: Promise<RunInterruption>;
   readonly scheduler: Scheduler;
   readonly logger: Logger;
@@ -161,7 +162,7 @@ export class ExecutionSession implements SchedulerHost {
   /** A cancellation was requested while running (heartbeat, or a fence said so). */
   requestCancel(reason: string): void {
     if (this.cancelReason === null) this.cancelReason = reason;
-    if (!this.abort.signal.aborted) this.abort.abort(new CancelledError(reason));
+    if (!this.abort.aborted) this.abort.abort(new CancelledError(reason));
     this.scheduler.requestCancel();
   }
 
@@ -239,7 +240,7 @@ export class ExecutionSession implements SchedulerHost {
         if (this.dead) return never();
         if (err instanceof CancelRequested) {
           if (this.cancelReason === null) this.cancelReason = err.reason;
-          if (!this.abort.signal.aborted) this.abort.abort(new CancelledError(err.reason));
+          if (!this.abort.aborted) this.abort.abort(new CancelledError(err.reason));
           // A suspension must not park a cancelled execution: deliver the cancellation instead.
           if (plan.suspend) { this.#buffered.unshift(...taken); return 'cancel-requested'; }
           if (plan.ignoreCancel) { this.#storeFailed(err); return never(); } // cannot happen: the fence ignored cancellation
@@ -371,8 +372,8 @@ export class ExecutionSession implements SchedulerHost {
     if (this.dead) return;
     this.dead = true;
     this.#end(reason);
-    const why = reason.kind === 'lease-lost' ? reason.error : new Error(`run ended: ${reason.kind}`);
-    if (!this.abort.signal.aborted) this.abort.abort(why);
+    // The reason is built only if someone reads ctx.signal (an Error per finished run is costly).
+    if (!this.abort.aborted) this.abort.abortWith(() => (reason.kind === 'lease-lost' ? reason.error : new Error(`run ended: ${reason.kind}`)));
     this.scheduler.stop();
   }
 

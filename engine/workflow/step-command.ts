@@ -14,6 +14,7 @@ import type { ExecutionSession } from './session';
 import { checkDelayMs, checkName, eventAt } from './names';
 import { waitEntry } from './suspension';
 import { compensationsOf, compensationStepName } from './saga';
+import { LazyAbortController } from './lazy-abort';
 
 type AttemptOutcome = { ok: true; payload: string | null; json: string | null } | { ok: false; error: RecordedError };
 
@@ -72,18 +73,28 @@ export function stepCommand<T>(s: ExecutionSession, shielded: boolean, name: str
 }
 
 async function runAttempt<T>(s: ExecutionSession, c: Command, name: string, attempt: number, fn: (step: StepContext) => Promise<T> | T, timeoutMs?: number): Promise<AttemptOutcome> {
-  const ac = new AbortController();
-  const outer = c.abort.signal;
-  const onOuter = () => ac.abort(outer.reason);
-  if (outer.aborted) ac.abort(outer.reason);
-  else outer.addEventListener('abort', onOuter, { once: true });
+  // The attempt's signal follows the command's (cancel, supersede, run end) and its own timeout.
+  // Both are lazy (lazy-abort.ts): nothing is created or listened to unless the body reads it.
+  const own = new LazyAbortController();
+  const outer = c.abort;
+  let listening = false;
+  let ended = false; // after the attempt, the command's abort no longer reaches its signal
+  const onOuter = () => own.abort(outer.reason);
+  const signal = () => {
+    if (ended) return own.signal;
+    if (!own.aborted && outer.aborted) own.abort(outer.reason);
+    if (!own.aborted && !listening) { outer.signal.addEventListener('abort', onOuter, { once: true }); listening = true; }
+    return own.signal;
+  };
   let timer: NodeJS.Timeout | undefined;
   try {
-    const body = Promise.resolve().then(() => fn({ idempotencyKey: `${s.record.id}:${c.seq}:${name}`, attempt, signal: ac.signal, leaseToken: s.lease.token }));
+    const step: StepContext = { idempotencyKey: `${s.record.id}:${c.seq}:${name}`, attempt, get signal() { return signal(); }, leaseToken: s.lease.token };
+    const body = Promise.resolve().then(() => fn(step));
     const raced = timeoutMs === undefined ? body : Promise.race([body, new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         const err = new TimeoutError(`step "${name}" timed out after ${timeoutMs} ms (attempt ${attempt})`);
-        ac.abort(err);
+        if (outer.aborted) own.abort(outer.reason); // the command's abort came first
+        own.abort(err);
         reject(err);
       }, timeoutMs);
     })]);
@@ -98,7 +109,8 @@ async function runAttempt<T>(s: ExecutionSession, c: Command, name: string, atte
   } catch (err) {
     return { ok: false, error: recordError(err) };
   } finally {
+    ended = true;
     if (timer) clearTimeout(timer);
-    outer.removeEventListener('abort', onOuter);
+    if (listening) outer.signal.removeEventListener('abort', onOuter);
   }
 }

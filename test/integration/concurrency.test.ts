@@ -7,7 +7,7 @@ import { describeEachDb } from '../helpers/db';
 import { createLedger, drive, expireAllLeases, ledger, ledgerCounts, makeDue } from '../helpers/engine';
 import { defineWorkflow, type WorkflowDefinition } from '../../engine/workflow/define-workflow';
 import { createClient, type Client } from '../../engine/client/client';
-import { createRunner } from '../../engine/runner/runner';
+import { createRunner } from '../../engine/runner/create-runner';
 import { claimExecutions } from '../../engine/store/claims';
 import { executeClaimed } from '../../engine/runner/executor';
 import { silentLogger } from '../../engine/logger';

@@ -9,7 +9,7 @@ import { describeEachDb } from '../helpers/db';
 import { makeDue } from '../helpers/engine';
 import { defineWorkflow } from '../../engine/workflow/define-workflow';
 import { createClient, type Client } from '../../engine/client/client';
-import { createRunner } from '../../engine/runner/runner';
+import { createRunner } from '../../engine/runner/create-runner';
 import { runUntilIdle } from '../../engine/runner/drive';
 import { checkDeploy } from '../../engine/deploy/check-deploy';
 import { silentLogger } from '../../engine/logger';
