@@ -20,6 +20,7 @@ import { nextRetryDelay, resolveRetryPolicy } from '../workflow/retry';
 import type { ExecutionSession } from '../workflow/session';
 import { checkName, eventAt } from '../workflow/names';
 import { waitEntry } from '../workflow/suspension';
+import { waitToRetry } from '../workflow/step-command';
 import { checkIsolation, verifyTransactionOrm, type TransactionIsolation } from './orm';
 import { runInScope, type TxScope } from './scope';
 
@@ -94,14 +95,7 @@ export function transactionCommand<T, EM extends EntityManager = EntityManager>(
           emitFailed();
           return s.scheduler.deliverAt(c, reserved, { ok: false, error: reviveError(out.error) });
         }
-        s.emit('step:retrying', { step: name, seq, attempt, delayMs: delay, error: out.error });
-        if (delay <= s.holdWaitsUpToMs) {
-          await s.commit({ events: [], stepAttempt: attempt, keepSeq: seq });
-          await s.scheduler.hold(delay);
-        } else {
-          const dueAt = s.dbNowMs() + delay;
-          while (s.dbNowMs() < dueAt && !c.settled) await s.scheduler.block(c, { waitFor: { kind: 'retry', seq, name, dueAt, attempt }, dueAt });
-        }
+        await waitToRetry(s, c, name, attempt, delay, out.error);
         attempt++;
       }
     },

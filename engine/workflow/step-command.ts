@@ -16,6 +16,22 @@ import { waitEntry } from './suspension';
 import { compensationsOf, compensationStepName } from './saga';
 import { LazyAbortController } from './lazy-abort';
 
+/**
+ * Between two attempts of a step (plain or transactional): a short delay is held in memory after
+ * recording the attempt number; a long one becomes a durable retry wait on the DB clock.
+ */
+export async function waitToRetry(s: ExecutionSession, c: Command, name: string, attempt: number, delay: number, error: RecordedError): Promise<void> {
+  const seq = c.seq;
+  s.emit('step:retrying', { step: name, seq, attempt, delayMs: delay, error });
+  if (delay <= s.holdWaitsUpToMs) {
+    await s.commit({ events: [], stepAttempt: attempt, keepSeq: seq });
+    await s.scheduler.hold(delay);
+    return;
+  }
+  const dueAt = s.dbNowMs() + delay;
+  while (s.dbNowMs() < dueAt && !c.settled) await s.scheduler.block(c, { waitFor: { kind: 'retry', seq, name, dueAt, attempt }, dueAt });
+}
+
 type AttemptOutcome = { ok: true; payload: string | null; json: string | null } | { ok: false; error: RecordedError };
 
 /** Issue a step. */
@@ -55,14 +71,7 @@ export function stepCommand<T>(s: ExecutionSession, shielded: boolean, name: str
             { ok: false, error: reviveError(outcome.error) }, () => s.emit('step:failed', { step: name, seq, attempt, error: outcome.error }));
           return;
         }
-        s.emit('step:retrying', { step: name, seq, attempt, delayMs: delay, error: outcome.error });
-        if (delay <= s.holdWaitsUpToMs) {
-          await s.commit({ events: [], stepAttempt: attempt, keepSeq: seq });
-          await s.scheduler.hold(delay);
-        } else {
-          const dueAt = s.dbNowMs() + delay;
-          while (s.dbNowMs() < dueAt && !c.settled) await s.scheduler.block(c, { waitFor: { kind: 'retry', seq, name, dueAt, attempt }, dueAt });
-        }
+        await waitToRetry(s, c, name, attempt, delay, outcome.error);
         attempt++;
       }
     },
