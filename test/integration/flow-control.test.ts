@@ -7,6 +7,8 @@ import { describeEachDb } from '../helpers/db';
 import { createClient, createRunner, defineWorkflow, silentLogger, ValidationError } from '../../engine';
 import { claimExecutions } from '../../engine/store/claims';
 import { waitFor } from '../helpers/processes';
+import { runCli } from '../../runner/cli';
+import type { Io } from '../../runner/commands/command';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -158,6 +160,24 @@ describeEachDb(__filename, 'flow control', (ctx) => {
     expect(() => defineWorkflow({ name: 'x', priorityStep: '0ms' }, body)).toThrow(ValidationError);
     const keyed = defineWorkflow({ name: 'fc-bad-key', rateLimit: { limit: 2, period: '1s', key: () => '' } }, body);
     await expect(client.start(keyed, null, { id: 'bad-key' })).rejects.toBeInstanceOf(ValidationError);
+    await client.close();
+  });
+  test('leaseflow start --priority N sets the priority; a bad value is a usage error and writes nothing', async () => {
+    const run = async (args: string[]) => {
+      let err = '';
+      const io: Io = { out: () => undefined, err: (t) => { err += t; }, env: {}, isTTY: false, readStdin: async () => '' };
+      return { code: await runCli(args, io), err };
+    };
+    expect((await run(['start', ordered.name, '--id', 'cli-prio', '--priority', '7', '--db', ctx.url])).code).toBe(0);
+    const client = await createClient({ db: ctx.db });
+    expect((await client.getHandle('cli-prio').describe()).priority).toBe(7);
+    for (const bad of ['abc', '1.5', '1001', '-1']) {
+      const r = await run(['start', ordered.name, '--id', `cli-bad-${bad}`, '--priority', bad, '--db', ctx.url]);
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(/priority/);
+    }
+    const [{ n }] = await ctx.db.sql.all<{ n: unknown }>("SELECT COUNT(*) AS n FROM workflow_executions WHERE id LIKE 'cli-bad-%'");
+    expect(Number(n)).toBe(0);
     await client.close();
   });
 });
