@@ -7,7 +7,7 @@
 import { claimDedupKey } from '../store/dedup';
 import { lockDebounceKey, rewriteUnstarted, setDebounceExecution } from '../store/debounce';
 import { insertExecution } from '../store/executions';
-import type { SqlStore } from '../store/sql';
+import { retryStatement, type SqlStore } from '../store/sql';
 import type { NewExecution } from '../store/types';
 import { debounceKeyOf, dedupKeyOf, type WorkflowDefinition } from '../workflow/define-workflow';
 
@@ -57,7 +57,8 @@ export async function writeStart(sql: SqlStore, p: PreparedStart): Promise<strin
     });
   }
   // A template member takes its key's admission sequence in the same transaction as its insert.
-  if (row.templateKey === null) await insertExecution(sql, sql, row);
+  // One autocommit INSERT: a deadlock or lock-wait timeout rolled it back, so it is run again.
+  if (row.templateKey === null) await retryStatement(() => insertExecution(sql, sql, row));
   else await sql.tx((q) => insertExecution(q, sql, row));
   return row.id;
 }

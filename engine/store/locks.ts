@@ -6,7 +6,7 @@
  * transactions; SQLite: single statements (libsql is synchronous: a BEGIN IMMEDIATE held across
  * awaits makes other in-process connections busy-wait with the event loop blocked).
  */
-import { isConnectionError, isRetryableTxError, type SqlRunner, type SqlStore } from './sql';
+import { isConnectionError, retryStatement, type SqlRunner, type SqlStore } from './sql';
 
 /** One lock grant as the database holds it (domain object; rows never leave this module). */
 export interface LockGrant {
@@ -87,18 +87,6 @@ function isDuplicateKey(err: unknown): boolean {
   if (!e) return false;
   if (e.errno === 1062 || e.code === 'ER_DUP_ENTRY' || e.code === 'SQLITE_CONSTRAINT_UNIQUE') return true;
   return e.cause !== undefined && e.cause !== err ? isDuplicateKey(e.cause) : false;
-}
-
-/** Single statements retry deadlocks / lock-wait timeouts like `tx` does. */
-async function retrying<T>(fn: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (attempt >= 8 || !isRetryableTxError(err)) throw err;
-      await sleep(Math.min(200, 5 * 2 ** attempt) * (0.5 + Math.random()));
-    }
-  }
 }
 
 /** Read a row whatever its state (tombstones and expired rows included), with liveness. */
@@ -203,7 +191,7 @@ async function acquireSqlite(store: SqlStore, req: AcquireRequest, reentrant: bo
   const live = f.live('distributed_locks.');
   const mine = `(${live} AND distributed_locks.owner = excluded.owner)`;
   // One statement: atomic under SQLite's write lock, and 'now' is read after the lock is taken.
-  const rows = await retrying(() => store.all<Raw>(`INSERT INTO distributed_locks (lock_key, owner, token, hold_count, expires_at, created_at, updated_at)
+  const rows = await retryStatement(() => store.all<Raw>(`INSERT INTO distributed_locks (lock_key, owner, token, hold_count, expires_at, created_at, updated_at)
     VALUES (?, ?, ${f.clockUs}, 1, ${f.nowPlus}, ${f.now}, ${f.now})
     ON CONFLICT (lock_key) DO UPDATE SET
       token = CASE WHEN ${mine} THEN distributed_locks.token ELSE MAX(distributed_locks.token + 1, excluded.token) END,
@@ -257,15 +245,15 @@ export async function releaseLock(store: SqlStore, lockKey: string, owner: strin
     const key = [lockKey, owner, token, holds];
     try {
       if (holds > 1) {
-        const r = await retrying(() => store.run(`UPDATE distributed_locks SET hold_count = hold_count - 1, updated_at = ${f.now} WHERE ${where}`, key));
+        const r = await retryStatement(() => store.run(`UPDATE distributed_locks SET hold_count = hold_count - 1, updated_at = ${f.now} WHERE ${where}`, key));
         if (r.affectedRows === 1) return { released: true, token, remainingHolds: holds - 1 };
         continue;
       }
-      const del = await retrying(() => store.run(`DELETE FROM distributed_locks WHERE ${where} AND token < ${f.clockUs}`, key));
+      const del = await retryStatement(() => store.run(`DELETE FROM distributed_locks WHERE ${where} AND token < ${f.clockUs}`, key));
       if (del.affectedRows === 1) return { released: true, token, remainingHolds: 0 };
       // The clock has not passed the token (same millisecond on SQLite, or a clock step back):
       // keep the row as an expired tombstone so the next grant still counts up from it.
-      const tomb = await retrying(() => store.run(
+      const tomb = await retryStatement(() => store.run(
         `UPDATE distributed_locks SET hold_count = 0, expires_at = ${f.justPast}, updated_at = ${f.now} WHERE ${where}`, key));
       if (tomb.affectedRows === 1) return { released: true, token, remainingHolds: 0 };
     } catch (err) {
@@ -304,7 +292,7 @@ async function refreshOnce(store: SqlStore, lockKey: string, owner: string, ttlM
   const update = `UPDATE distributed_locks SET expires_at = ${f.nowPlus}, updated_at = ${f.now}
     WHERE lock_key = ? AND owner = ? AND ${f.live()}${tokenCond}`;
   if (!store.mysql) {
-    const rows = await retrying(() => store.all<Raw>(`${update} RETURNING ${COLS}`, params));
+    const rows = await retryStatement(() => store.all<Raw>(`${update} RETURNING ${COLS}`, params));
     return rows.length === 1 ? toGrant(store, rows[0]) : null;
   }
   return store.tx(async (q) => {
@@ -321,7 +309,7 @@ async function refreshOnce(store: SqlStore, lockKey: string, owner: string, ttlM
  */
 export async function refreshOwnerLocks(store: SqlStore, owner: string, ttlMs: number): Promise<number> {
   const f = fragments(store);
-  const r = await retrying(() => store.run(
+  const r = await retryStatement(() => store.run(
     `UPDATE distributed_locks SET expires_at = ${f.nowPlus}, updated_at = ${f.now} WHERE owner = ? AND ${f.live()}`,
     [store.ms(ttlMs), owner]));
   return r.affectedRows;
@@ -358,7 +346,7 @@ export async function listLocks(store: SqlStore, query: ListLocksQuery = {}): Pr
  */
 export async function deleteExpiredLocks(store: SqlStore): Promise<number> {
   const f = fragments(store);
-  const r = await retrying(() => store.run(
+  const r = await retryStatement(() => store.run(
     `DELETE FROM distributed_locks WHERE expires_at < ${f.now} AND token < ${f.clockUs}`));
   return r.affectedRows;
 }

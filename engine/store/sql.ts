@@ -90,6 +90,21 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 /** Retries of a transaction that deadlocked or timed out waiting for a lock. */
 const MAX_TX_RETRIES = 8;
 
+/**
+ * Run one autocommit statement again while it fails with a deadlock or lock-wait timeout (the
+ * server rolled that statement back, so running it again is safe), with the transactions' backoff.
+ */
+export async function retryStatement<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (attempt >= MAX_TX_RETRIES || !isRetryableTxError(err)) throw err;
+      await sleep(Math.min(200, 5 * 2 ** attempt) * (0.5 + Math.random()));
+    }
+  }
+}
+
 /** A simple FIFO async mutex (SQLite has one connection; transactions must not interleave). */
 class Mutex {
   #tail: Promise<void> = Promise.resolve();
