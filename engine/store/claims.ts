@@ -34,14 +34,8 @@ export async function claimExecutions(store: SqlStore, req: ClaimRequest): Promi
   let turn: number | undefined;
   const result = await store.tx(async (q) => {
     turn = undefined;
-    const lock = store.mysql ? ' FOR UPDATE SKIP LOCKED' : '';
-    const builds = buildFilter(req.routing);
-    const rows = await q.all<Record<string, unknown>>(
-      `SELECT ${EXECUTION_COLUMNS}, ${store.now} AS db_now FROM workflow_executions ` +
-        `WHERE namespace = ? AND status IN ('queued', 'waiting') AND available_at <= ${store.now} AND workflow_name IN (?)${builds.sql} ` +
-        `ORDER BY available_at, id LIMIT ?${lock}`,
-      [req.namespace ?? 'default', req.workflows, ...builds.params, req.limit],
-    );
+    const due = dueRowsSql(store, req);
+    const rows = await q.all<Record<string, unknown>>(due.sql, due.params);
     if (rows.length === 0) return [];
     const dbNowAt = store.date(rows[0].db_now) as Date;
     let picked = rows.map((r) => toExecution(r, store.date));
@@ -84,6 +78,34 @@ export async function claimExecutions(store: SqlStore, req: ClaimRequest): Promi
   // After the commit, so the turn is judged against what this claim wrote.
   if (turn !== undefined) req.onTurn?.(turn);
   return result;
+}
+
+/**
+ * The claim's read: one ordered read per claimable status on `(namespace, status, available_at)`
+ * (InnoDB appends the primary key, so `ORDER BY available_at, id` is index order within one
+ * status), merged and cut to `limit`. Each part stops after `limit` matching rows, so a claim
+ * locks about `limit` rows per status however deep the queue is, and never a running row (a
+ * single `status IN (…)` read is a filesort that locks every due row until the claim commits,
+ * and leaves concurrent claimers with nothing). Other namespaces' and workflows' rows the scan
+ * passes are unlocked at once (READ COMMITTED). SQLite has no row locks; the same shape keeps
+ * both dialects on one code path and spares it the sort too.
+ */
+function dueRowsSql(store: SqlStore, req: ClaimRequest): { sql: string; params: unknown[] } {
+  const builds = buildFilter(req.routing);
+  const params: unknown[] = [];
+  const part = (status: 'queued' | 'waiting'): string => {
+    params.push(req.namespace ?? 'default', req.workflows, ...builds.params, req.limit);
+    const sql =
+      `SELECT ${EXECUTION_COLUMNS}, ${store.now} AS db_now FROM workflow_executions` +
+      `${store.mysql ? ' FORCE INDEX (workflow_executions_ns_claim_idx)' : ''} ` +
+      `WHERE namespace = ? AND status = '${status}' AND available_at <= ${store.now} AND workflow_name IN (?)${builds.sql} ` +
+      'ORDER BY available_at, id LIMIT ?';
+    // MySQL takes a locking clause per parenthesised part; SQLite wants ORDER BY/LIMIT parts as subqueries.
+    return store.mysql ? `(${sql} FOR UPDATE SKIP LOCKED)` : `SELECT * FROM (${sql})`;
+  };
+  const sql = `${part('queued')} UNION ALL ${part('waiting')} ORDER BY available_at, id LIMIT ?`;
+  params.push(req.limit);
+  return { sql, params };
 }
 
 async function writeLeaseRows(q: SqlRunner, store: SqlStore, owner: string, ttlMs: number, claimed: ClaimedExecution[]): Promise<void> {
