@@ -69,6 +69,12 @@ export function isConnectionError(err: unknown): boolean {
     'ER_SERVER_SHUTDOWN', 'ER_CMD_CONNECTION_CLOSED', 'ER_POOL_ALREADY_CLOSED'];
   if (e.code && codes.includes(e.code)) return true;
   if (typeof e.errno === 'number' && [1927, 1053, 2006, 2013, 45009, 45012, 45028].includes(e.errno)) return true;
+  // A Galera node outside the Primary Component (a writer just died, a partition) refuses work
+  // until it rejoins or the proxy moves the session: 1047 "WSREP has not yet prepared node for
+  // application use", 1180 "… provider status: Not connected to Primary Component" (also at
+  // COMMIT, where nothing was replicated). Like a lost connection: the store is unavailable for
+  // now, and a commit is resolved by reading back.
+  if (e.errno === 1047 || (e.errno === 1180 && typeof e.message === 'string' && /Primary Component|wsrep/i.test(e.message))) return true;
   // knex ends a transaction whose connection died between two statements and fails the next
   // one with "Transaction query already complete": the connection is gone, the outcome unknown.
   if (typeof e.message === 'string' && /Connection lost|socket has unexpectedly been closed|Cannot execute new commands: connection closed|connection closed|ECONNRESET|ECONNREFUSED|Connection was killed|server shutdown|Knex: Timeout acquiring a connection|Transaction query already complete/i.test(e.message)) return true;
