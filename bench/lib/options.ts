@@ -66,7 +66,7 @@ const HELP = `npm run bench -- [options]
   --strict              exit 1 when a target fails
   --warmup N            workflows run through the fleet first, not counted (default 100; 0 = none)
   --profile [DIR]       runners run with --cpu-prof into DIR (default a new temp dir); prints the top self-time functions
-  --scaling 1,2,4       runner counts of the runners section (same workload each; the curve)
+  --scaling 1,2,4       runner counts of the runners section (same workload each): a scale-out curve (C slots per runner) and a split curve (C in all)
   --claim-queued N      queued executions of the claim section (default 10000; quick 2000)
   --cluster             instead: the Galera cluster bench (bench/cluster/; own flags --workflows --steps --runners --concurrency --trials --json)
 (npm prints its own banner on stdout: use \`npm run -s bench -- --json\`, or read the last stdout line.)`;

