@@ -62,7 +62,8 @@ async function curve(ctx: BenchContext, slots: (runners: number) => number): Pro
     const fleet = await spawnRunners(n, (i) => ({ dbUrl: ctx.url, instanceId: `bench-scaling-${n}-${i}-${process.pid}`, concurrency: per }));
     try {
       const spec = { workflow: benchSteps, stepsPerWorkflow: ctx.opts.steps, input: () => ({ steps: ctx.opts.steps }) };
-      if (ctx.opts.warmup > 0) await runWorkload(ctx, fleet, { ...spec, count: ctx.opts.warmup });
+      // Every process gets the warm-up one runner gets (JIT tiers are per process).
+      if (ctx.opts.warmup > 0) await runWorkload(ctx, fleet, { ...spec, count: ctx.opts.warmup * n });
       const w = await runWorkload(ctx, fleet, { ...spec, count: ctx.opts.workflows });
       points.push({
         runners: n, per_runner_concurrency: per, workflows_per_s: w.workflows_per_s, steps_per_s: w.steps_per_s,

@@ -1,6 +1,9 @@
 /**
- * The queue behind group commit: the first item goes out at once; items that arrive while a
- * batch is in flight ride the next batch. No added latency when idle, fewer commits under load.
+ * The queue behind group commit: a batch goes out at the end of the event-loop turn in which its
+ * first item arrived (setImmediate: after every microtask of that turn, so the executions that
+ * one finished batch resumed all ride the next batch together instead of the first alone), and
+ * items that arrive while a batch is in flight ride the next batch. Under a millisecond added
+ * when idle, fewer statements and commits under load.
  * A batch is capped by count and by bytes (one oversized item travels alone). `commit` settles
  * every item of its batch (resolve or reject); it knows the SQL, this does not. A failed batch
  * must not hold the queue: `commit` hands its items to their own retries and returns.
@@ -17,6 +20,7 @@ export interface Queued<T> {
 export class GroupQueue<T> {
   #queue: Queued<T>[] = [];
   #flushing = false;
+  #scheduled = false;
   /** Batches sent and the items they carried. */
   readonly stats = { batches: 0, items: 0 };
 
@@ -27,7 +31,10 @@ export class GroupQueue<T> {
   submit(item: T): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.#queue.push({ item, resolve, reject });
-      if (!this.#flushing) void this.#flush();
+      if (!this.#flushing && !this.#scheduled) {
+        this.#scheduled = true;
+        setImmediate(() => { this.#scheduled = false; if (!this.#flushing) void this.#flush(); });
+      }
     });
   }
 
