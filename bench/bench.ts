@@ -16,7 +16,7 @@ import { measureLimit } from './limit';
 import { sleep, type BenchContext } from './lib/context';
 import { measureFailover, POLL_INTERVAL_MS } from './lib/failover';
 import { measureIdle } from './lib/idle';
-import { inProcessLatency, pacedLatency } from './lib/latency';
+import { inProcessLatency, pacedLatency, SPARSE } from './lib/latency';
 import { measureMemory } from './lib/memory';
 import { parseBenchArgs, type BenchOptions, type Section } from './lib/options';
 import { findPidByName, findServerPidByPort } from './lib/proc';
@@ -156,6 +156,7 @@ async function main(): Promise<void> {
       r.workloads.priority = await prioritizedWorkload(ctx, fleet, opts.quick ? 200 : opts.workflows);
     }));
     await run('latency (across processes)', () => withFleet(async () => { r.latency.cross_process = await pacedLatency(ctx); }), opts.sections.has('latency'));
+    await run('latency (across processes, sparse)', () => withFleet(async () => { r.latency.cross_process_sparse = await pacedLatency(ctx, SPARSE); }), opts.sections.has('latency'));
     await stopRunners(fleet);
     if (profileDir && fleet.length) {
       await run('profile', async () => {

@@ -4,7 +4,7 @@
  *   LEASEFLOW_DB_URL, LEASEFLOW_WORKFLOWS (module or directory), LEASEFLOW_CONCURRENCY,
  *   LEASEFLOW_LEASE_TTL, LEASEFLOW_POLL_INTERVAL, LEASEFLOW_DRAIN_TIMEOUT, LEASEFLOW_POOL_MAX,
  *   LEASEFLOW_SCHEDULE_CHECK_INTERVAL, LOG_LEVEL, LEASEFLOW_BUILD_ID, LEASEFLOW_COMPATIBLE_BUILDS (comma-separated),
- *   LEASEFLOW_NAMESPACE, LEASEFLOW_PAYLOAD_{KEYS,KEY_ID,COMPRESSION} (codec-env.ts),
+ *   LEASEFLOW_NAMESPACE, LEASEFLOW_WAKE (auto | off | an IP address: the doorbell, engine/wake), LEASEFLOW_PAYLOAD_{KEYS,KEY_ID,COMPRESSION} (codec-env.ts),
  *   LEASEFLOW_{LOCK_WAIT,IDLE_TRANSACTION,WAIT,NET_READ,NET_WRITE}_TIMEOUT_S (MySQL-family session timeouts)
 
  *   LEASEFLOW_METRICS_PORT / LEASEFLOW_DASHBOARD_PORT (+ LEASEFLOW_REPLICA_INDEX − 1), LEASEFLOW_DASHBOARD_TOKEN
@@ -25,6 +25,7 @@ export async function runRunnerProcess(env: NodeJS.ProcessEnv = process.env): Pr
     db: env.LEASEFLOW_DB_URL,
     codecs: codecsFromEnv(env),
     namespace: env.LEASEFLOW_NAMESPACE || undefined,
+    wake: env.LEASEFLOW_WAKE || undefined,
     workflows,
     logger,
     concurrency: env.LEASEFLOW_CONCURRENCY ? Number(env.LEASEFLOW_CONCURRENCY) : undefined,

@@ -24,9 +24,13 @@ export interface LatencyResult {
   failed: number;
 }
 
+/** Sparse submits: one every 1.5 s, so every runner has backed off to its full poll interval (the doorbell's case). */
+export const SPARSE = { samples: 8, rate: 1 / 1.5 } as const;
+
 /** Submit `n` S-step executions at `rate`/s, wait for them, read their latencies. */
-export async function pacedLatency(ctx: BenchContext): Promise<LatencyResult> {
-  const { latencySamples: n, latencyRate: rate, steps } = ctx.opts;
+export async function pacedLatency(ctx: BenchContext, pace: { samples: number; rate: number } = { samples: ctx.opts.latencySamples, rate: ctx.opts.latencyRate }): Promise<LatencyResult> {
+  const { samples: n, rate } = pace;
+  const { steps } = ctx.opts;
   const batch = await startBatch(ctx, benchSteps.name);
   const t0 = performance.now();
   const started: Promise<unknown>[] = [];
@@ -39,7 +43,7 @@ export async function pacedLatency(ctx: BenchContext): Promise<LatencyResult> {
   await waitFinished(ctx, batch, n, 60_000 + n * 200);
   const t = await batchTimings(ctx, batch);
   return {
-    samples: n, rate_per_s: rate, steps_per_workflow: steps,
+    samples: n, rate_per_s: Math.round(rate * 100) / 100, steps_per_workflow: steps,
     first_step_ms: summarize(t.firstEventMs), complete_ms: summarize(t.completeMs), failed: t.failed,
   };
 }

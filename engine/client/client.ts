@@ -24,6 +24,7 @@ import { rateLimitOf, templateKeyOf, validateWorkflowName, type WorkflowDefiniti
 import { validatePriority } from '../flow/options';
 import { prepareStart, writeStart } from './keyed-start';
 import { StartBatcher } from './start-batcher';
+import { startRinging } from '../wake/doorbell';
 import { refuseKeyedStart, startInCallerTransaction } from '../transactions/outbox';
 import { createScheduleClient } from '../schedules/client';
 import type { ScheduleClient } from '../schedules/types';
@@ -75,6 +76,8 @@ export async function createClient(options: ClientOptions = {}): Promise<Client>
   const ns = validateNamespace(options.namespace);
   const { sql } = db;
   const plainStarts = new StartBatcher(sql);
+  // Starts, signals and cancels made here ring idle runners elsewhere (engine/wake).
+  const ringing = startRinging(db.url, sql);
   const insertPlain = (row: NewExecution) => plainStarts.insert(row);
 
   async function start(workflow: WorkflowDefinition<unknown, unknown> | string, input: unknown, opts: StartOptions = {}): Promise<WorkflowHandle<unknown>> {
@@ -197,6 +200,7 @@ export async function createClient(options: ClientOptions = {}): Promise<Client>
     namespace: ns,
     schedules: createScheduleClient(db, { payloadLimitBytes: limit, logger, namespace: ns }),
     async close() {
+      ringing.stop();
       if (owned) await db.close();
     },
   };

@@ -3,6 +3,7 @@
  * options ('15s') into readonly resolved options (…Ms numbers) and rejects bad values with a
  * ValidationError that names the option. Pure.
  */
+import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import type { MikroORM } from '@mikro-orm/core';
 import { toMs, type Duration } from '../duration';
@@ -83,6 +84,13 @@ export interface RunnerOptions {
   session?: SessionTuning;
   /** Run only executions of this namespace (engine/namespace). @default 'default' */
   namespace?: string;
+  /**
+   * The doorbell (engine/wake): where this runner listens for UDP wake-ups from processes that
+   * made work due, so an idle runner starts new work in milliseconds instead of at its next poll.
+   * 'auto': the first non-internal IPv4 address of the host (else 127.0.0.1); an IP address to
+   * listen on that one; 'off': poll only. @default 'auto'
+   */
+  wake?: 'auto' | 'off' | string;
 }
 
 /** Resolved options. */
@@ -105,6 +113,8 @@ export interface ResolvedRunnerOptions {
   /** Builds this runner stamps and claims (see builds.ts). */
   readonly routing: BuildRouting;
   readonly namespace: string;
+  /** Doorbell address to listen on ('auto': engine/wake picks at start), or null (off). */
+  readonly wakeHost: string | null;
 
   readonly session: Readonly<Required<SessionTuning>>;
 }
@@ -142,8 +152,12 @@ export function resolveRunnerOptions(o: RunnerOptions): ResolvedRunnerOptions {
   const scheduleCheckIntervalMs = toMs(o.scheduleCheckInterval ?? '5s', 'scheduleCheckInterval');
   if (scheduleCheckIntervalMs < 10) throw new ValidationError('scheduleCheckInterval must be at least 10ms', 'scheduleCheckInterval');
   const namespace = validateNamespace(o.namespace);
+  const wake = o.wake ?? 'auto';
+  if (typeof wake !== 'string' || (wake !== 'auto' && wake !== 'off' && isIP(wake) === 0)) {
+    throw new ValidationError(`wake must be 'auto', 'off' or an IP address (got ${JSON.stringify(wake)})`, 'wake');
+  }
   return Object.freeze({
-    namespace, workflows, concurrency, leaseTtlMs, heartbeatIntervalMs, pollIntervalMs, watchdogIntervalMs, drainTimeoutMs, holdWaitsUpToMs,
+    namespace, wakeHost: wake === 'off' ? null : wake, workflows, concurrency, leaseTtlMs, heartbeatIntervalMs, pollIntervalMs, watchdogIntervalMs, drainTimeoutMs, holdWaitsUpToMs,
     instanceId: o.instanceId, migrate: o.migrate ?? true, payloadLimitBytes, orm: o.orm, poolMax, schedules: o.schedules ?? true, scheduleCheckIntervalMs,
     session: resolveSession(o.session), routing: resolveRouting(workflows, o.buildId, o.compatibleBuilds),
   });

@@ -19,6 +19,7 @@ import { Watchdog } from './watchdog';
 import { Sweeper } from './sweeper';
 import { refreshOwnerLocks } from '../store/locks';
 import { notifier } from '../store/notifier';
+import { openRunnerWake, type RunnerWake } from '../wake/runner-wake';
 import { registerRunner, stopRunner, touchRunner } from '../store/runners';
 import type { ClaimedExecution } from '../store/types';
 import type { ReleasedLease } from '../store/expired-leases';
@@ -63,6 +64,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
   #unsubscribe?: () => void;
   #stopping?: Promise<void>;
   #heartbeatBusy = false;
+  #wake?: RunnerWake;
   /** A claim is in flight: its lease rows exist before they are tracked in #held. */
   #claiming = false;
   #lastTickBusy = false;
@@ -103,15 +105,18 @@ export class Runner extends EventEmitter<RunnerEvents> {
   /** Executions currently held (running or queued locally). */
   get running(): number { return this.#held.size; }
   get db(): Database { return this.#db; }
+  /** The doorbell (engine/wake), once started. */
+  get doorbell(): RunnerWake | undefined { return this.#wake; }
 
   /** Register, then start polling, heartbeating and watching. */
   async start(): Promise<void> {
     if (this.#state !== RunnerState.created) throw new ValidationError(`runner ${this.id} cannot start from state ${this.#state}`, 'state');
     if (this.options.migrate) await this.#db.migrate();
+    this.#wake = await openRunnerWake(this.#db, this.options.wakeHost, () => this.#poller?.nudge(), this.#log);
     await registerRunner(this.#db.sql, {
       id: this.id, hostname: hostname(), pid: process.pid, workflows: [...this.options.workflows.keys()], concurrency: this.options.concurrency, builds: this.options.routing.compatible,
-      namespace: this.options.namespace,
-    });
+      namespace: this.options.namespace, wakeAddr: this.#wake.address,
+    }).catch(async (err) => { await this.#wake?.close(); throw err; });
     this.#state = RunnerState.running;
     const ch = notifier(this.#db.url);
     const onWork = () => this.#poller?.nudge();
@@ -164,6 +169,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
     this.#log.info({ running: this.#held.size }, 'runner draining');
     await Promise.all([this.#poller?.stop(), this.#ticker?.stop()]);
     this.#unsubscribe?.();
+    await this.#wake?.close();
     await touchRunner(this.#db.sql, this.id, 'draining').catch(() => undefined);
     for (const h of this.#held.values()) h.session?.drain();
     if (!force) {

@@ -166,6 +166,8 @@ export function buildEntities(dialect: Dialect): EntitySchema[] {
       stoppedAt: { ...dt, nullable: true } as never,
       /** JSON array of the build ids it claims (compatibleBuilds), or null: any build. */
       builds: { type: 'text', nullable: true },
+      /** host:port of its doorbell (engine/wake), or null: none. */
+      wakeAddr: { type: 'string', length: 100, nullable: true },
     },
     indexes: [{ name: 'workflow_runners_heartbeat_idx', properties: ['status', 'heartbeatAt'] }],
   });

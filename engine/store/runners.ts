@@ -29,21 +29,27 @@ export interface RunnerRecord {
 
 /** Register (or re-register) a runner as live. */
 export async function registerRunner(store: SqlStore,
-  r: Pick<RunnerRecord, 'id' | 'hostname' | 'pid' | 'workflows' | 'concurrency'> & { builds?: readonly string[] | null; namespace?: string }): Promise<void> {
+  r: Pick<RunnerRecord, 'id' | 'hostname' | 'pid' | 'workflows' | 'concurrency'> & { builds?: readonly string[] | null; namespace?: string; wakeAddr?: string | null }): Promise<void> {
   const ns = r.namespace ?? DEFAULT_NAMESPACE;
   const upsert = store.mysql
-    ? "ON DUPLICATE KEY UPDATE status = 'live', heartbeat_at = VALUES(heartbeat_at), stopped_at = NULL, builds = VALUES(builds)"
-    : "ON CONFLICT (id) DO UPDATE SET status = 'live', heartbeat_at = excluded.heartbeat_at, stopped_at = NULL, builds = excluded.builds";
+    ? "ON DUPLICATE KEY UPDATE status = 'live', heartbeat_at = VALUES(heartbeat_at), stopped_at = NULL, builds = VALUES(builds), wake_addr = VALUES(wake_addr)"
+    : "ON CONFLICT (id) DO UPDATE SET status = 'live', heartbeat_at = excluded.heartbeat_at, stopped_at = NULL, builds = excluded.builds, wake_addr = excluded.wake_addr";
   await store.run(
-    `INSERT INTO workflow_runners (id, hostname, pid, workflows, concurrency, status, started_at, heartbeat_at, stopped_at, builds) ` +
-      `VALUES (?, ?, ?, ?, ?, 'live', ${store.now}, ${store.now}, NULL, ?) ${upsert}`,
-    [r.id, r.hostname, r.pid, JSON.stringify(r.workflows.map((w) => nsKey(ns, w))), r.concurrency, r.builds ? JSON.stringify(r.builds) : null],
+    `INSERT INTO workflow_runners (id, hostname, pid, workflows, concurrency, status, started_at, heartbeat_at, stopped_at, builds, wake_addr) ` +
+      `VALUES (?, ?, ?, ?, ?, 'live', ${store.now}, ${store.now}, NULL, ?, ?) ${upsert}`,
+    [r.id, r.hostname, r.pid, JSON.stringify(r.workflows.map((w) => nsKey(ns, w))), r.concurrency, r.builds ? JSON.stringify(r.builds) : null, r.wakeAddr ?? null],
   );
 }
 
 /** Heartbeat of the runner row (part of the runner's heartbeat). */
 export async function touchRunner(store: SqlStore, id: string, status: RunnerStatus): Promise<void> {
   await store.run(`UPDATE workflow_runners SET heartbeat_at = ${store.now}, status = ? WHERE id = ?`, [status, id]);
+}
+
+/** Doorbell addresses (host:port) of the live runners (engine/wake): one index read. */
+export async function liveWakeAddresses(store: SqlStore): Promise<string[]> {
+  const rows = await store.all<{ wake_addr: unknown }>("SELECT wake_addr FROM workflow_runners WHERE status = 'live' AND wake_addr IS NOT NULL");
+  return rows.map((r) => String(r.wake_addr));
 }
 
 /** Mark a runner stopped (graceful shutdown finished). */

@@ -28,26 +28,25 @@ export const SpanAttr = {
 
 /** Attach span recording to `runner` (returns it). `tracer` defaults to the global provider's. */
 export function attachTracing<R extends TracedRunner>(runner: R, tracer: Tracer = trace.getTracer('leaseflow')): R {
-  const runs = new Map<string, { span: Span; attrs: Record<string, string | number> }>();
-  const steps = new Map<string, Span>();
-  const stepKey = (id: string, seq: number) => `${id}\u0000${seq}`;
+  // A run's open step spans live in its record, so ending a run touches only its own steps.
+  const runs = new Map<string, { span: Span; attrs: Record<string, string | number>; steps: Map<number, Span> }>();
 
   const endRun = (id: string, outcome: string, error?: { name: string; message: string }) => {
     const run = runs.get(id);
     if (!run) return;
     runs.delete(id);
-    for (const [key, span] of steps) {
-      if (key.startsWith(`${id}\u0000`)) { span.setAttribute(SpanAttr.outcome, 'interrupted'); span.end(); steps.delete(key); }
-    }
+    for (const span of run.steps.values()) { span.setAttribute(SpanAttr.outcome, 'interrupted'); span.end(); }
+    run.steps.clear();
     run.span.setAttribute(SpanAttr.outcome, outcome);
     if (error) run.span.setStatus({ code: SpanStatusCode.ERROR, message: `${error.name}: ${error.message}` });
     else if (outcome === 'completed') run.span.setStatus({ code: SpanStatusCode.OK });
     run.span.end();
   };
   const endStep = (id: string, seq: number, outcome: string, error?: { name: string; message: string }) => {
-    const span = steps.get(stepKey(id, seq));
+    const steps = runs.get(id)?.steps;
+    const span = steps?.get(seq);
     if (!span) return;
-    steps.delete(stepKey(id, seq));
+    steps!.delete(seq);
     span.setAttribute(SpanAttr.outcome, outcome);
     if (error) span.setStatus({ code: SpanStatusCode.ERROR, message: `${error.name}: ${error.message}` });
     else span.setStatus({ code: SpanStatusCode.OK });
@@ -61,13 +60,15 @@ export function attachTracing<R extends TracedRunner>(runner: R, tracer: Tracer 
       [SpanAttr.runnerId]: e.runnerId, [SpanAttr.fencingToken]: e.leaseToken,
     };
     const span = tracer.startSpan(`leaseflow.run ${e.workflow}`, { kind: SpanKind.CONSUMER, attributes: attrs }, restoreTraceContext(e.traceContext));
-    runs.set(e.executionId, { span, attrs });
+    runs.set(e.executionId, { span, attrs, steps: new Map() });
   });
   runner.on('step:started', (e) => {
     const run = runs.get(e.executionId);
-    if (!run) return;
+    // Without a recording run span (no tracer provider, or the run was sampled out) a step span
+    // would record nothing either: skip the per-step work.
+    if (!run || !run.span.isRecording()) return;
     const parent = trace.setSpan(context.active(), run.span);
-    steps.set(stepKey(e.executionId, e.seq), tracer.startSpan(`leaseflow.step ${e.step}`, {
+    run.steps.set(e.seq, tracer.startSpan(`leaseflow.step ${e.step}`, {
       kind: SpanKind.INTERNAL,
       attributes: { ...run.attrs, [SpanAttr.step]: e.step, [SpanAttr.seq]: e.seq, [SpanAttr.stepAttempt]: e.attempt },
     }, parent));

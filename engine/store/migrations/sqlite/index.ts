@@ -17,4 +17,5 @@ export const sqliteMigrations = [
   lazyMigration('Migration20261130153000_namespaces', () => require('./Migration20261130153000_namespaces')),
   lazyMigration('Migration20261130151000_flow_control', () => require('./Migration20261130151000_flow_control')),
   lazyMigration('Migration20261130154000_fence_seq', () => require('./Migration20261130154000_fence_seq')),
+  lazyMigration('Migration20261130180000_wake_addr', () => require('./Migration20261130180000_wake_addr')),
 ];
