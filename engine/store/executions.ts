@@ -63,12 +63,7 @@ export function toExecution(r: Record<string, unknown>, date: SqlStore['date']):
   };
 }
 
-/** True when an error is a primary/unique key violation. */
-export function isDuplicateKeyError(err: unknown): boolean {
-  const e = err as { errno?: number; code?: string; message?: string } | null;
-  if (!e) return false;
-  return e.errno === 1062 || e.code === 'ER_DUP_ENTRY' || /UNIQUE constraint failed|PRIMARY KEY constraint|Duplicate entry/i.test(String(e.message ?? ''));
-}
+export { isDuplicateKeyError } from './sql';
 
 /**
  * Insert a new queued execution (throws a duplicate-key error when the id exists). A template

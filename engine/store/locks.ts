@@ -6,7 +6,7 @@
  * transactions; SQLite: single statements (libsql is synchronous: a BEGIN IMMEDIATE held across
  * awaits makes other in-process connections busy-wait with the event loop blocked).
  */
-import { isConnectionError, retryStatement, type SqlRunner, type SqlStore } from './sql';
+import { isConnectionError, isDuplicateKeyError, retryStatement, type SqlRunner, type SqlStore } from './sql';
 
 /** One lock grant as the database holds it (domain object; rows never leave this module). */
 export interface LockGrant {
@@ -81,14 +81,6 @@ function toGrant(store: SqlStore, row: Raw): LockGrant {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** True for a unique-key violation (two first-time inserts raced). */
-function isDuplicateKey(err: unknown): boolean {
-  const e = err as { errno?: number; code?: string; cause?: unknown } | null;
-  if (!e) return false;
-  if (e.errno === 1062 || e.code === 'ER_DUP_ENTRY' || e.code === 'SQLITE_CONSTRAINT_UNIQUE') return true;
-  return e.cause !== undefined && e.cause !== err ? isDuplicateKey(e.cause) : false;
-}
-
 /** Read a row whatever its state (tombstones and expired rows included), with liveness. */
 async function readRow(q: SqlRunner, store: SqlStore, lockKey: string, lock = false): Promise<Raw | undefined> {
   const f = fragments(store);
@@ -136,7 +128,7 @@ export async function acquireLock(store: SqlStore, req: AcquireRequest): Promise
     try {
       return await store.tx((q) => acquireMySqlTx(q, store, req, reentrant, (o) => (observed = o)));
     } catch (err) {
-      if (isDuplicateKey(err) && attempt < MAX_RACE_RETRIES) {
+      if (isDuplicateKeyError(err) && attempt < MAX_RACE_RETRIES) {
         // A racing first insert won. A plain read settles the common case without queueing for
         // the row lock behind every other loser; anything else goes round the transaction again.
         const row = await readRow(store, store, req.lockKey);

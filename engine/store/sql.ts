@@ -111,6 +111,15 @@ export async function retryStatement<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** True when an error (or its cause) is a primary/unique key violation, on either dialect. */
+export function isDuplicateKeyError(err: unknown): boolean {
+  const e = err as { errno?: number; code?: string; message?: string; cause?: unknown } | null;
+  if (!e) return false;
+  if (e.errno === 1062 || e.code === 'ER_DUP_ENTRY' || e.code === 'SQLITE_CONSTRAINT_UNIQUE' || e.code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return true;
+  if (/UNIQUE constraint failed|PRIMARY KEY constraint|Duplicate entry/i.test(String(e.message ?? ''))) return true;
+  return e.cause !== undefined && e.cause !== err ? isDuplicateKeyError(e.cause) : false;
+}
+
 /** A simple FIFO async mutex (SQLite has one connection; transactions must not interleave). */
 class Mutex {
   #tail: Promise<void> = Promise.resolve();
