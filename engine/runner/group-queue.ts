@@ -25,13 +25,16 @@ export class GroupQueue<T> {
   readonly stats = { batches: 0, items: 0 };
 
   constructor(private readonly commit: (batch: Queued<T>[]) => Promise<void>, private readonly maxBatch: number,
-    private readonly sizeOf: (item: T) => number = () => 0, private readonly maxBatchBytes = 4 * 1024 * 1024) {}
+    private readonly sizeOf: (item: T) => number = () => 0, private readonly maxBatchBytes = 4 * 1024 * 1024,
+    /** false: an item that finds the queue idle goes out at once, with no timer (client starts: safe under fake timers). */
+    private readonly atTurnEnd = true) {}
 
   /** Queue one item; settles when its batch did. */
   submit(item: T): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.#queue.push({ item, resolve, reject });
-      if (!this.#flushing && !this.#scheduled) {
+      if (!this.#flushing && !this.atTurnEnd) void this.#flush();
+      else if (!this.#flushing && !this.#scheduled) {
         this.#scheduled = true;
         setImmediate(() => { this.#scheduled = false; if (!this.#flushing) void this.#flush(); });
       }

@@ -94,6 +94,19 @@ describeEachDb(__filename, 'start group commit', (ctx) => {
     await client.close();
   });
 
+  test('a start under fake timers still lands: nothing on the start path waits for a timer', async () => {
+    const client = await createClient({ db: ctx.db });
+    jest.useFakeTimers({ doNotFake: ['nextTick'] }); // the drivers' sockets need nextTick; every timer is fake
+    try {
+      const [a, b] = await Promise.all([client.start(wf, 11), client.start(wf, 12)]);
+      const rows = await ctx.db.sql.all<{ id: unknown }>('SELECT id FROM workflow_executions WHERE id IN (?, ?)', [a.executionId, b.executionId]);
+      expect(rows).toHaveLength(2);
+    } finally {
+      jest.useRealTimers();
+      await client.close();
+    }
+  });
+
   test('a batch refused before it ran (injected duplicate error) is written start by start', async () => {
     await ctx.db.sql.run('DELETE FROM workflow_executions');
     const spy = spyDb(ctx.db, (_s, rows) => (rows > 1 ? 'before' : null));
