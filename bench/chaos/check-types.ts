@@ -138,6 +138,8 @@ export interface HarnessFacts {
   stops: StopWindow[];
   /** Transactions paused with a running execution's row locked. */
   txPauses?: TxPause[];
+  /** DB clock minus harness clock, ms (pauses and stops are on the DB clock, failover samples on the harness's). @default 0 */
+  dbClockOffsetMs?: number;
   probes: ProbeResult[];
   failovers: FailoverSample[];
   /** Bound of a kill -9 / SIGSTOP failover and of a graceful hand-off, ms. */

@@ -232,7 +232,10 @@ export class FaultInjector {
       const at = Date.now();
       this.#record(FaultKind.txPause, target, `row locked in a paused transaction for ${holdMs} ms (server drops it after ${idleS} s)`, at);
       await sleep(holdMs);
-      this.txPauses.push({ executionId: target, lockedAtMs: this.s.toDbClock(at), releasedAtMs: this.s.toDbClock(Date.now()) });
+      if (child.pid) { try { process.kill(child.pid, 'SIGKILL'); } catch { /* gone */ } }
+      // Released when the holder is gone, or when the server dropped its idle transaction.
+      const releasedAt = Math.min(Date.now(), at + idleS * 1000);
+      this.txPauses.push({ executionId: target, lockedAtMs: this.s.toDbClock(at), releasedAtMs: this.s.toDbClock(releasedAt) });
     } finally {
       if (child.pid) { try { process.kill(child.pid, 'SIGKILL'); } catch { /* gone */ } }
     }
