@@ -181,11 +181,15 @@ export class FaultInjector {
     let tries = 0;
     let inTx = true;
     let bodies = 0;
+    let sessions = 0;
     try {
       for (; tries < 40; tries++) {
         victim.signal('SIGSTOP');
         victim.paused = true;
-        const conns = await serverConnections(this.s.admin, this.s.dbName, clientPorts(victim.pid));
+        // Through the proxy (cluster mode) the victim's sessions are found via the proxy's own.
+        const ports = this.s.cluster ? await this.s.cluster.serverPorts(victim) : clientPorts(victim.pid);
+        const conns = await serverConnections(this.s.admin, this.s.dbName, ports);
+        sessions = conns.length;
         inTx = conns.some((c) => c.inTransaction);
         const [row] = await this.s.admin.sql.all<{ n: unknown }>(
           'SELECT COUNT(*) AS n FROM chaos_attempts WHERE runner_id = ? AND finished_at IS NULL AND outcome IS NULL', [victim.instanceId]);
@@ -202,7 +206,7 @@ export class FaultInjector {
     }
     victim.paused = true;
     const stoppedAt = Date.now();
-    this.#record(FaultKind.sigstop, victim.instanceId, `paused ${pauseMs} ms (TTL ${this.s.leaseTtlMs}), held ${held.length} running, ${bodies} step bodies in flight${inTx ? ', INSIDE a transaction' : ''} (${tries + 1} tries)`, stoppedAt);
+    this.#record(FaultKind.sigstop, victim.instanceId, `paused ${pauseMs} ms (TTL ${this.s.leaseTtlMs}), held ${held.length} running, ${bodies} step bodies in flight, ${sessions} sessions${inTx ? ', INSIDE a transaction' : ''} (${tries + 1} tries)`, stoppedAt);
     this.#monitor('sigstop', stoppedAt, held);
     await sleep(pauseMs);
     victim.signal('SIGCONT');
