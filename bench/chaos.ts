@@ -230,7 +230,7 @@ async function runChaos(opts: ChaosOptions, dbUrl: string, cluster?: ClusterRun)
       harness: {
         submissions: [...submitter.submissions, ...scheduleSubmissions(schedule, rows.executions)], schedule,
         startFailures: submitter.startFailures, sentSignals: submitter.sentSignals, signalFailures: submitter.signalFailures,
-        stops: injector.stops, txPauses: injector.txPauses, dbClockOffsetMs: offset, probes: injector.probes, failovers: injector.failovers, failoverBoundMs, handoffBoundMs, quiesce,
+        stops: injector.stops, txPauses: injector.txPauses, dbClockOffsetMs: offset, partitions: clusterFaults?.partitions, probes: injector.probes, failovers: injector.failovers, failoverBoundMs, handoffBoundMs, quiesce,
         requireZombies: !opts.quick,
       },
     };

@@ -138,6 +138,8 @@ export interface HarnessFacts {
   stops: StopWindow[];
   /** Transactions paused with a running execution's row locked. */
   txPauses?: TxPause[];
+  /** Host partitions (cluster mode, harness clock): a runner cut off mid-transaction keeps its row locks until the link heals. */
+  partitions?: { host: number; cutAtMs: number; healedAtMs: number }[];
   /** DB clock minus harness clock, ms (pauses and stops are on the DB clock, failover samples on the harness's). @default 0 */
   dbClockOffsetMs?: number;
   probes: ProbeResult[];

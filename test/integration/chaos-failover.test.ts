@@ -30,12 +30,12 @@ describe('chaos failover verdict', () => {
     const d = run([kill9('e1', 6600)], [pause('e1', 500, 5500)]);
     const r = checkFailover(d);
     expect(r.violations).toEqual([]);
-    expect(r.counts.kill9_bound_plus_row_lock).toBe(1);
+    expect(r.counts.kill9_bound_plus_lock_hold).toBe(1);
   });
 
   test('the allowance is the locked time inside the sample only: a longer latency still fails', () => {
     const d = run([kill9('e1', 8700)], [pause('e1', 500, 5500)]);
-    expect(checkFailover(d).violations).toEqual([`kill9: e1 continued after 8700 ms > bound ${BOUND} ms + 5000 ms its row was locked by a paused transaction`]);
+    expect(checkFailover(d).violations).toEqual([`kill9: e1 continued after 8700 ms > bound ${BOUND} ms + 5000 ms rows were held by a paused transaction or a partitioned host`]);
   });
 
   test('a pause of another execution, or one outside the sample window, gives no allowance', () => {
@@ -56,6 +56,14 @@ describe('chaos failover verdict', () => {
     expect(rowLockedDuring(f, [pause('e1', 5000, 7000)], 0)).toBe(750);
     expect(rowLockedDuring(f, [pause('e1', 5000, 7000)], OFFSET)).toBe(1000);
     expect(rowLockedDuring(kill9('e1', null), [pause('e1', 0, 5000)], OFFSET)).toBe(0);
+  });
+
+  test('a host partition during a sample adds the cut time inside the sample, for any execution', () => {
+    const d = run([kill9('e1', 6000), kill9('e2', 9000)], []);
+    d.harness.partitions = [{ host: 1, cutAtMs: T0 + 1000, healedAtMs: T0 + 4000 }];
+    expect(checkFailover(d).violations).toEqual([`kill9: e2 continued after 9000 ms > bound ${BOUND} ms + 3000 ms rows were held by a paused transaction or a partitioned host`]);
+    d.harness.partitions = [];
+    expect(checkFailover(d).violations).toHaveLength(2);
   });
 
   test('a missing takeover fails even when its row was locked', () => {
