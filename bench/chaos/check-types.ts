@@ -78,7 +78,11 @@ export interface StartFailure { id: string; error: string }
 export interface SentSignal { executionId: string; name: string; payload: SignalPayload }
 
 /** A runner paused with SIGSTOP (DB clock). */
-export interface StopWindow { runnerId: string; pid: number; stoppedAtMs: number; resumedAtMs: number }
+export interface StopWindow {
+  runnerId: string; pid: number; stoppedAtMs: number; resumedAtMs: number;
+  /** It could not be caught outside its transactions: it held their row locks while paused. */
+  inTransaction?: boolean;
+}
 
 /** A transaction paused with row locks held (DB clock): a helper locked one execution's row. */
 export interface TxPause { executionId: string; lockedAtMs: number; releasedAtMs: number }

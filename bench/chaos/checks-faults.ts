@@ -188,8 +188,8 @@ export function checkProbes(d: ChaosData): CheckResult {
  * waited for its takeover, ms (0: never). No runner can claim or release a locked row, so that
  * time measures the pause, not failover: the sample's bound grows by exactly that much. Pauses
  * are on the DB clock; `offsetMs` is DB clock minus harness clock. `cuts` (harness clock): host
- * partitions, whose runners cut off mid-transaction hold whatever rows they had locked — any
- * execution's (claims, releases of others' leases) — until the link heals.
+ * partitions and runners SIGSTOPped inside a transaction, which hold whatever rows they had
+ * locked — any execution's (claims, releases of others' leases) — until healed or resumed.
  */
 export function rowLockedDuring(f: FailoverSample, pauses: readonly TxPause[], offsetMs: number, cuts: readonly { fromMs: number; toMs: number }[] = []): number {
   if (f.latencyMs === null) return 0;
@@ -213,7 +213,8 @@ export function rowLockedDuring(f: FailoverSample, pauses: readonly TxPause[], o
 /**
  * A dead or paused runner's executions continue elsewhere within the bound; a graceful stop hands
  * them over. A sample whose row a paused transaction held locked meanwhile, or that overlapped a
- * host partition, gets the bound plus that time (measured, clipped to the sample); samples excluded by the harness (a store outage overlapped them) are
+ * host partition or a runner paused inside a transaction, gets the bound plus that time
+ * (measured, clipped to the sample); samples excluded by the harness (a store outage overlapped them) are
  * counted with their reasons.
  */
 export function checkFailover(d: ChaosData): CheckResult {
@@ -221,7 +222,10 @@ export function checkFailover(d: ChaosData): CheckResult {
   const counts: Record<string, number | string> = {};
   const pauses = d.harness.txPauses ?? [];
   const offset = d.harness.dbClockOffsetMs ?? 0;
-  const cuts = (d.harness.partitions ?? []).map((p) => ({ fromMs: p.cutAtMs, toMs: p.healedAtMs }));
+  const cuts = [
+    ...(d.harness.partitions ?? []).map((p) => ({ fromMs: p.cutAtMs, toMs: p.healedAtMs })),
+    ...d.harness.stops.filter((s) => s.inTransaction).map((s) => ({ fromMs: s.stoppedAtMs - offset, toMs: s.resumedAtMs - offset })),
+  ];
   for (const fault of ['kill9', 'sigstop', 'sigterm'] as const) {
     const samples = d.harness.failovers.filter((f) => f.fault === fault);
     const held = samples.filter((f) => !f.excluded);
@@ -231,7 +235,7 @@ export function checkFailover(d: ChaosData): CheckResult {
     for (const f of held) {
       const locked = rowLockedDuring(f, pauses, offset, cuts);
       if (locked) rowLocked++;
-      const why = locked ? ` + ${locked} ms rows were held by a paused transaction or a partitioned host` : '';
+      const why = locked ? ` + ${locked} ms rows were held by a paused transaction, a runner paused inside one or a partitioned host` : '';
       if (f.latencyMs === null) v.fail(`${fault}: ${f.executionId} did not continue elsewhere`);
       else if (f.latencyMs > bound + locked) v.fail(`${fault}: ${f.executionId} continued after ${ms(f.latencyMs)} ms > bound ${bound} ms${why}`);
     }

@@ -212,7 +212,7 @@ export class FaultInjector {
     victim.signal('SIGCONT');
     victim.paused = false;
     const resumedAt = Date.now();
-    this.stops.push({ runnerId: victim.instanceId, pid: victim.pid, stoppedAtMs: this.s.toDbClock(stoppedAt), resumedAtMs: this.s.toDbClock(resumedAt) });
+    this.stops.push({ runnerId: victim.instanceId, pid: victim.pid, stoppedAtMs: this.s.toDbClock(stoppedAt), resumedAtMs: this.s.toDbClock(resumedAt), ...(inTx ? { inTransaction: true } : {}) });
   }
 
   /**

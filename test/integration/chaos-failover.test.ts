@@ -35,7 +35,7 @@ describe('chaos failover verdict', () => {
 
   test('the allowance is the locked time inside the sample only: a longer latency still fails', () => {
     const d = run([kill9('e1', 8700)], [pause('e1', 500, 5500)]);
-    expect(checkFailover(d).violations).toEqual([`kill9: e1 continued after 8700 ms > bound ${BOUND} ms + 5000 ms rows were held by a paused transaction or a partitioned host`]);
+    expect(checkFailover(d).violations).toEqual([`kill9: e1 continued after 8700 ms > bound ${BOUND} ms + 5000 ms rows were held by a paused transaction, a runner paused inside one or a partitioned host`]);
   });
 
   test('a pause of another execution, or one outside the sample window, gives no allowance', () => {
@@ -61,9 +61,17 @@ describe('chaos failover verdict', () => {
   test('a host partition during a sample adds the cut time inside the sample, for any execution', () => {
     const d = run([kill9('e1', 6000), kill9('e2', 9000)], []);
     d.harness.partitions = [{ host: 1, cutAtMs: T0 + 1000, healedAtMs: T0 + 4000 }];
-    expect(checkFailover(d).violations).toEqual([`kill9: e2 continued after 9000 ms > bound ${BOUND} ms + 3000 ms rows were held by a paused transaction or a partitioned host`]);
+    expect(checkFailover(d).violations).toEqual([`kill9: e2 continued after 9000 ms > bound ${BOUND} ms + 3000 ms rows were held by a paused transaction, a runner paused inside one or a partitioned host`]);
     d.harness.partitions = [];
     expect(checkFailover(d).violations).toHaveLength(2);
+  });
+
+  test('a runner SIGSTOPped inside a transaction adds its pause inside the sample; one paused outside adds nothing', () => {
+    const d = run([kill9('e1', 6000)], []);
+    d.harness.stops = [{ runnerId: 'r1', pid: 1, stoppedAtMs: T0 + 500 + OFFSET, resumedAtMs: T0 + 3500 + OFFSET }];
+    expect(checkFailover(d).ok).toBe(false);
+    d.harness.stops[0].inTransaction = true;
+    expect(checkFailover(d).violations).toEqual([]);
   });
 
   test('a missing takeover fails even when its row was locked', () => {
