@@ -205,7 +205,7 @@ async function runChaos(opts: ChaosOptions, dbUrl: string, cluster?: ClusterRun)
         const workMs = FINAL_STEPS * FINAL_STEP_WORK_MS;
         quiesce = {
           lastFault: `kill9 ${victim.instanceId}`, lastFaultAtMs: lastAt, quiescedAtMs: quietAt, boundMs: failoverBoundMs + workMs,
-          terms: { ttl_ms: opts.leaseTtlMs, poll_ms: opts.pollIntervalMs, max_backoff_ms: maxBackoffMs, remaining_work_ms: workMs },
+          terms: { ttl_ms: opts.leaseTtlMs, poll_ms: opts.pollIntervalMs, max_backoff_ms: maxBackoffMs, remaining_work_ms: workMs }, batchIds: workload.finalBatch.map((s) => s.id),
         };
         say(`final: killed ${victim.instanceId}; quiesced ${quietAt === null ? 'NEVER' : `${quietAt - lastAt} ms`} after it`);
       } else {

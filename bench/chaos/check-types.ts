@@ -107,6 +107,8 @@ export interface FailoverSample {
   latencyMs: number | null;
   /** Why the sample is not held to the bound (a database restart overlapped it). */
   excluded?: string;
+  /** A SIGTERM forced by a second one this long after the first: no hand-off, the lease lapses (failover bound from then). */
+  forcedAfterMs?: number;
 }
 
 /** Time from the last fault until every execution was terminal. */
@@ -118,6 +120,12 @@ export interface Quiesce {
   boundMs: number;
   /** The bound's terms, for the report. */
   terms: Record<string, number>;
+  /**
+   * The final batch: the ones the last fault did not touch measure how long such an execution
+   * takes on this cluster right now (queue, claim, steps and their commits); when that is longer
+   * than the planned step work, the bound's work term is that measured time instead.
+   */
+  batchIds?: string[];
 }
 
 /** What the harness knows about the chaos schedule after pausing it (see schedule.ts). */
@@ -148,7 +156,7 @@ export interface HarnessFacts {
   dbClockOffsetMs?: number;
   probes: ProbeResult[];
   failovers: FailoverSample[];
-  /** Bound of a kill -9 / SIGSTOP failover and of a graceful hand-off, ms. */
+  /** Bound of a kill -9 / SIGSTOP failover and of a graceful hand-off, ms (a forced stop: see FailoverSample). */
   failoverBoundMs: number;
   handoffBoundMs: number;
   quiesce: Quiesce | null;

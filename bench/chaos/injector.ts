@@ -125,7 +125,7 @@ export class FaultInjector {
   }
 
   /** Watch `held` until each continues under a newer token (or finished/suspended before the fault hit). */
-  #monitor(fault: FailoverSample['fault'], faultAt: number, held: { id: string; token: number }[]): void {
+  #monitor(fault: FailoverSample['fault'], faultAt: number, held: { id: string; token: number }[], meta: { forcedAfterMs?: number } = {}): void {
     if (held.length === 0) return;
     const task = (async () => {
       const pending = new Map(held.map((h) => [h.id, h.token]));
@@ -147,14 +147,14 @@ export class FaultInjector {
           const id = String(r.id);
           const token = pending.get(id) as number;
           if (Number(r.lease_token) > token) {
-            this.failovers.push({ fault, executionId: id, faultAtMs: faultAt, latencyMs: now - faultAt, ...(starved ? { excluded: 'no spare runner for a while' } : {}) });
+            this.failovers.push({ fault, executionId: id, faultAtMs: faultAt, latencyMs: now - faultAt, ...meta, ...(starved ? { excluded: 'no spare runner for a while' } : {}) });
             pending.delete(id);
           } else if (String(r.status) !== 'running' && String(r.status) !== 'queued') {
             pending.delete(id); // finished or suspended by the victim before the fault hit: nothing to take over
           }
         }
       }
-      for (const id of pending.keys()) this.failovers.push({ fault, executionId: id, faultAtMs: faultAt, latencyMs: null, ...(noSpareSince ? { excluded: 'no spare runner' } : {}) });
+      for (const id of pending.keys()) this.failovers.push({ fault, executionId: id, faultAtMs: faultAt, latencyMs: null, ...meta, ...(noSpareSince ? { excluded: 'no spare runner' } : {}) });
     })().finally(() => this.#monitors.delete(task));
     this.#monitors.add(task);
   }
@@ -281,9 +281,11 @@ export class FaultInjector {
     victim.signal('SIGTERM');
     const force = f.param < 0.3;
     this.#record(FaultKind.sigterm, victim.instanceId, `held ${held.length} running${force ? ', forced by a second signal' : ''}`, at);
-    this.#monitor('sigterm', at, held);
+    const meta: { forcedAfterMs?: number } = {};
+    this.#monitor('sigterm', at, held, meta);
     if (force) {
       await sleep(300 + f.param * 1500);
+      meta.forcedAfterMs = Date.now() - at; // samples still pending from here on lapse with the lease
       victim.signal('SIGTERM');
     }
   }

@@ -3,7 +3,7 @@
  * paused transaction held locked is allowed the bound plus exactly the locked time inside the
  * sample (per execution and time window), and no more. Pure functions: no database.
  */
-import { checkFailover, rowLockedDuring, type ChaosData, type FailoverSample, type TxPause } from '../../bench/chaos/checker';
+import { checkFailover, checkQuiesce, rowLockedDuring, type ChaosData, type FailoverSample, type TxPause } from '../../bench/chaos/checker';
 
 const T0 = 1_800_000_000_000;
 const BOUND = 3650;
@@ -72,6 +72,29 @@ describe('chaos failover verdict', () => {
     expect(checkFailover(d).ok).toBe(false);
     d.harness.stops[0].inTransaction = true;
     expect(checkFailover(d).violations).toEqual([]);
+  });
+
+  test('a SIGTERM forced by a second signal is held to the failover bound from that signal, not to the hand-off bound', () => {
+    const sigterm = (latencyMs: number, forcedAfterMs?: number): FailoverSample => ({ fault: 'sigterm', executionId: 'e1', faultAtMs: T0, latencyMs, ...(forcedAfterMs === undefined ? {} : { forcedAfterMs }) });
+    expect(checkFailover(run([sigterm(5177, 1700)], [])).ok).toBe(true);
+    expect(checkFailover(run([sigterm(5177)], [])).ok).toBe(false);
+    expect(checkFailover(run([sigterm(5600, 1700)], [])).violations[0]).toMatch(/forced 1700 ms after the first signal: bound 5350 ms/);
+  });
+
+  test('quiesce: the work term is the measured run time of the final executions the fault did not touch, when longer than planned', () => {
+    const d = run([kill9('final-0', 2000)], []);
+    const exec = (id: string, createdAtMs: number, finishedAtMs: number) => ({
+      id, workflow: 'w', status: 'completed', input: null, output: null, error: null, leaseToken: 1, attempt: 1, parentId: null, templateKey: null,
+      createdAtMs, finishedAtMs, waitFor: null, runnerId: null,
+    });
+    d.executions = [exec('final-0', T0 - 100, T0 + 4100), exec('final-1', T0 - 100, T0 + 2900)];
+    d.harness.quiesce = { lastFault: 'kill9 r1', lastFaultAtMs: T0, quiescedAtMs: T0 + 4130, boundMs: 3970, terms: { remaining_work_ms: 320 }, batchIds: ['final-0', 'final-1'] };
+    const r = checkQuiesce(d);
+    expect(r.ok).toBe(true);
+    expect(r.counts.bound_ms).toBe(3970 - 320 + 3000);
+    // Without the untouched execution's measure the planned work is the term, and 4130 ms is too long.
+    d.harness.quiesce.batchIds = ['final-0'];
+    expect(checkQuiesce(d).ok).toBe(false);
   });
 
   test('a missing takeover fails even when its row was locked', () => {
