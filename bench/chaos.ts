@@ -205,7 +205,7 @@ async function runChaos(opts: ChaosOptions, dbUrl: string, cluster?: ClusterRun)
         const workMs = FINAL_STEPS * FINAL_STEP_WORK_MS;
         quiesce = {
           lastFault: `kill9 ${victim.instanceId}`, lastFaultAtMs: lastAt, quiescedAtMs: quietAt, boundMs: failoverBoundMs + workMs,
-          terms: { ttl_ms: opts.leaseTtlMs, poll_ms: opts.pollIntervalMs, max_backoff_ms: maxBackoffMs, remaining_work_ms: workMs },
+          terms: { ttl_ms: opts.leaseTtlMs, poll_ms: opts.pollIntervalMs, max_backoff_ms: maxBackoffMs, remaining_work_ms: workMs }, batchIds: workload.finalBatch.map((s) => s.id),
         };
         say(`final: killed ${victim.instanceId}; quiesced ${quietAt === null ? 'NEVER' : `${quietAt - lastAt} ms`} after it`);
       } else {
@@ -230,7 +230,7 @@ async function runChaos(opts: ChaosOptions, dbUrl: string, cluster?: ClusterRun)
       harness: {
         submissions: [...submitter.submissions, ...scheduleSubmissions(schedule, rows.executions)], schedule,
         startFailures: submitter.startFailures, sentSignals: submitter.sentSignals, signalFailures: submitter.signalFailures,
-        stops: injector.stops, txPauses: injector.txPauses, probes: injector.probes, failovers: injector.failovers, failoverBoundMs, handoffBoundMs, quiesce,
+        stops: injector.stops, txPauses: injector.txPauses, dbClockOffsetMs: offset, partitions: clusterFaults?.partitions, probes: injector.probes, failovers: injector.failovers, failoverBoundMs, handoffBoundMs, quiesce,
         requireZombies: !opts.quick,
       },
     };

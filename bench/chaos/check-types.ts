@@ -78,7 +78,11 @@ export interface StartFailure { id: string; error: string }
 export interface SentSignal { executionId: string; name: string; payload: SignalPayload }
 
 /** A runner paused with SIGSTOP (DB clock). */
-export interface StopWindow { runnerId: string; pid: number; stoppedAtMs: number; resumedAtMs: number }
+export interface StopWindow {
+  runnerId: string; pid: number; stoppedAtMs: number; resumedAtMs: number;
+  /** It could not be caught outside its transactions: it held their row locks while paused. */
+  inTransaction?: boolean;
+}
 
 /** A transaction paused with row locks held (DB clock): a helper locked one execution's row. */
 export interface TxPause { executionId: string; lockedAtMs: number; releasedAtMs: number }
@@ -103,6 +107,8 @@ export interface FailoverSample {
   latencyMs: number | null;
   /** Why the sample is not held to the bound (a database restart overlapped it). */
   excluded?: string;
+  /** A SIGTERM forced by a second one this long after the first: no hand-off, the lease lapses (failover bound from then). */
+  forcedAfterMs?: number;
 }
 
 /** Time from the last fault until every execution was terminal. */
@@ -114,6 +120,12 @@ export interface Quiesce {
   boundMs: number;
   /** The bound's terms, for the report. */
   terms: Record<string, number>;
+  /**
+   * The final batch: the ones the last fault did not touch measure how long such an execution
+   * takes on this cluster right now (queue, claim, steps and their commits); when that is longer
+   * than the planned step work, the bound's work term is that measured time instead.
+   */
+  batchIds?: string[];
 }
 
 /** What the harness knows about the chaos schedule after pausing it (see schedule.ts). */
@@ -138,9 +150,13 @@ export interface HarnessFacts {
   stops: StopWindow[];
   /** Transactions paused with a running execution's row locked. */
   txPauses?: TxPause[];
+  /** Host partitions (cluster mode, harness clock): a runner cut off mid-transaction keeps its row locks until the link heals. */
+  partitions?: { host: number; cutAtMs: number; healedAtMs: number }[];
+  /** DB clock minus harness clock, ms (pauses and stops are on the DB clock, failover samples on the harness's). @default 0 */
+  dbClockOffsetMs?: number;
   probes: ProbeResult[];
   failovers: FailoverSample[];
-  /** Bound of a kill -9 / SIGSTOP failover and of a graceful hand-off, ms. */
+  /** Bound of a kill -9 / SIGSTOP failover and of a graceful hand-off, ms (a forced stop: see FailoverSample). */
   failoverBoundMs: number;
   handoffBoundMs: number;
   quiesce: Quiesce | null;

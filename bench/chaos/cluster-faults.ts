@@ -7,6 +7,8 @@
  */
 import type { LocalCluster } from '../../scripts/cluster/cluster';
 import type { SimHosts } from '../../scripts/cluster/hosts';
+import { parseProxySessions, proxyCommand } from '../../scripts/cluster/proxy';
+import { clientPorts } from './db-admin';
 import { FaultKind, type PlannedFault } from './faults';
 import type { RunnerFleet, RunnerProc } from './processes';
 
@@ -32,6 +34,17 @@ export class ClusterFaults {
 
   constructor(private readonly cluster: LocalCluster, private readonly hosts: SimHosts | undefined, private readonly fleet: RunnerFleet, private readonly leaseTtlMs: number,
     private readonly probeWrite: () => Promise<void>) {}
+
+  /**
+   * Ports of `proc`'s sessions as the nodes see them (PROCESSLIST `127.0.0.1:port`): its sockets
+   * to the proxy, from its own network namespace, matched with the proxy's sessions.
+   */
+  async serverPorts(proc: RunnerProc): Promise<Set<number>> {
+    const address = this.hosts?.hosts.find((h) => h.n === proc.host)?.address ?? '127.0.0.1';
+    const mine = new Set([...clientPorts(proc.pid, this.cluster.layout.proxyPort)].map((p) => `${address}:${p}`));
+    const sessions = parseProxySessions(await proxyCommand(this.cluster.layout, 'show sess all'));
+    return new Set(sessions.filter((x) => mine.has(x.source)).map((x) => Number(x.backend.split(':').pop())));
+  }
 
   async fire(f: PlannedFault, h: ClusterFaultHooks): Promise<void> {
     switch (f.kind) {

@@ -12,7 +12,7 @@ import type { Database } from '../../engine';
 const run = promisify(execFile);
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** Local ports of `pid`'s TCP connections to `serverPort`. */
+/** Local ports of `pid`'s TCP connections to `serverPort` (read in `pid`'s own network namespace). */
 export function clientPorts(pid: number, serverPort = 3306): Set<number> {
   const inodes = new Set<string>();
   try {
@@ -26,7 +26,7 @@ export function clientPorts(pid: number, serverPort = 3306): Set<number> {
     return new Set();
   }
   const ports = new Set<number>();
-  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+  for (const table of [`/proc/${pid}/net/tcp`, `/proc/${pid}/net/tcp6`]) {
     let text: string;
     try { text = readFileSync(table, 'utf8'); } catch { continue; }
     for (const line of text.split('\n').slice(1)) {

@@ -125,7 +125,7 @@ export class FaultInjector {
   }
 
   /** Watch `held` until each continues under a newer token (or finished/suspended before the fault hit). */
-  #monitor(fault: FailoverSample['fault'], faultAt: number, held: { id: string; token: number }[]): void {
+  #monitor(fault: FailoverSample['fault'], faultAt: number, held: { id: string; token: number }[], meta: { forcedAfterMs?: number } = {}): void {
     if (held.length === 0) return;
     const task = (async () => {
       const pending = new Map(held.map((h) => [h.id, h.token]));
@@ -147,14 +147,14 @@ export class FaultInjector {
           const id = String(r.id);
           const token = pending.get(id) as number;
           if (Number(r.lease_token) > token) {
-            this.failovers.push({ fault, executionId: id, faultAtMs: faultAt, latencyMs: now - faultAt, ...(starved ? { excluded: 'no spare runner for a while' } : {}) });
+            this.failovers.push({ fault, executionId: id, faultAtMs: faultAt, latencyMs: now - faultAt, ...meta, ...(starved ? { excluded: 'no spare runner for a while' } : {}) });
             pending.delete(id);
           } else if (String(r.status) !== 'running' && String(r.status) !== 'queued') {
             pending.delete(id); // finished or suspended by the victim before the fault hit: nothing to take over
           }
         }
       }
-      for (const id of pending.keys()) this.failovers.push({ fault, executionId: id, faultAtMs: faultAt, latencyMs: null, ...(noSpareSince ? { excluded: 'no spare runner' } : {}) });
+      for (const id of pending.keys()) this.failovers.push({ fault, executionId: id, faultAtMs: faultAt, latencyMs: null, ...meta, ...(noSpareSince ? { excluded: 'no spare runner' } : {}) });
     })().finally(() => this.#monitors.delete(task));
     this.#monitors.add(task);
   }
@@ -181,11 +181,15 @@ export class FaultInjector {
     let tries = 0;
     let inTx = true;
     let bodies = 0;
+    let sessions = 0;
     try {
       for (; tries < 40; tries++) {
         victim.signal('SIGSTOP');
         victim.paused = true;
-        const conns = await serverConnections(this.s.admin, this.s.dbName, clientPorts(victim.pid));
+        // Through the proxy (cluster mode) the victim's sessions are found via the proxy's own.
+        const ports = this.s.cluster ? await this.s.cluster.serverPorts(victim) : clientPorts(victim.pid);
+        const conns = await serverConnections(this.s.admin, this.s.dbName, ports);
+        sessions = conns.length;
         inTx = conns.some((c) => c.inTransaction);
         const [row] = await this.s.admin.sql.all<{ n: unknown }>(
           'SELECT COUNT(*) AS n FROM chaos_attempts WHERE runner_id = ? AND finished_at IS NULL AND outcome IS NULL', [victim.instanceId]);
@@ -202,13 +206,13 @@ export class FaultInjector {
     }
     victim.paused = true;
     const stoppedAt = Date.now();
-    this.#record(FaultKind.sigstop, victim.instanceId, `paused ${pauseMs} ms (TTL ${this.s.leaseTtlMs}), held ${held.length} running, ${bodies} step bodies in flight${inTx ? ', INSIDE a transaction' : ''} (${tries + 1} tries)`, stoppedAt);
+    this.#record(FaultKind.sigstop, victim.instanceId, `paused ${pauseMs} ms (TTL ${this.s.leaseTtlMs}), held ${held.length} running, ${bodies} step bodies in flight, ${sessions} sessions${inTx ? ', INSIDE a transaction' : ''} (${tries + 1} tries)`, stoppedAt);
     this.#monitor('sigstop', stoppedAt, held);
     await sleep(pauseMs);
     victim.signal('SIGCONT');
     victim.paused = false;
     const resumedAt = Date.now();
-    this.stops.push({ runnerId: victim.instanceId, pid: victim.pid, stoppedAtMs: this.s.toDbClock(stoppedAt), resumedAtMs: this.s.toDbClock(resumedAt) });
+    this.stops.push({ runnerId: victim.instanceId, pid: victim.pid, stoppedAtMs: this.s.toDbClock(stoppedAt), resumedAtMs: this.s.toDbClock(resumedAt), ...(inTx ? { inTransaction: true } : {}) });
   }
 
   /**
@@ -232,7 +236,10 @@ export class FaultInjector {
       const at = Date.now();
       this.#record(FaultKind.txPause, target, `row locked in a paused transaction for ${holdMs} ms (server drops it after ${idleS} s)`, at);
       await sleep(holdMs);
-      this.txPauses.push({ executionId: target, lockedAtMs: this.s.toDbClock(at), releasedAtMs: this.s.toDbClock(Date.now()) });
+      if (child.pid) { try { process.kill(child.pid, 'SIGKILL'); } catch { /* gone */ } }
+      // Released when the holder is gone, or when the server dropped its idle transaction.
+      const releasedAt = Math.min(Date.now(), at + idleS * 1000);
+      this.txPauses.push({ executionId: target, lockedAtMs: this.s.toDbClock(at), releasedAtMs: this.s.toDbClock(releasedAt) });
     } finally {
       if (child.pid) { try { process.kill(child.pid, 'SIGKILL'); } catch { /* gone */ } }
     }
@@ -274,9 +281,11 @@ export class FaultInjector {
     victim.signal('SIGTERM');
     const force = f.param < 0.3;
     this.#record(FaultKind.sigterm, victim.instanceId, `held ${held.length} running${force ? ', forced by a second signal' : ''}`, at);
-    this.#monitor('sigterm', at, held);
+    const meta: { forcedAfterMs?: number } = {};
+    this.#monitor('sigterm', at, held, meta);
     if (force) {
       await sleep(300 + f.param * 1500);
+      meta.forcedAfterMs = Date.now() - at; // samples still pending from here on lapse with the lease
       victim.signal('SIGTERM');
     }
   }

@@ -44,8 +44,11 @@ export interface LongTransaction {
   query: string | null;
 }
 
+/** Expired leases released at once, each in its own transaction (and so on its own connection). */
+export const RELEASE_CONCURRENCY = 4;
+
 /**
- * Release expired execution leases, each independently; never waits on a row lock (MySQL family:
+ * Release expired execution leases, each independently and up to `RELEASE_CONCURRENCY` at once; never waits on a row lock (MySQL family:
  * `SKIP LOCKED`; SQLite: one writer, bounded by busy_timeout). Safe to run concurrently anywhere.
  */
 export async function releaseExpiredLeases(store: SqlStore, limit = 200, overdueMs = 0): Promise<ExpiredLeasesOutcome> {
@@ -60,18 +63,25 @@ export async function releaseExpiredLeases(store: SqlStore, limit = 200, overdue
   );
   const outcome: ExpiredLeasesOutcome = { released: [], stuck: [] };
   let firstError: unknown;
-  for (const r of rows) {
-    const lease = { executionId: String(r.lock_key).slice(EXECUTION_LOCK_PREFIX.length), owner: String(r.owner), token: Number(r.token) };
-    let result: OneResult;
-    try {
-      result = await releaseOne(store, String(r.lock_key), lease);
-    } catch (err) {
-      firstError ??= err; // one lease's failure must not hold back the others
-      continue;
+  let next = 0;
+  // A few at once: one after another, a dead runner's last lease waited for all its others'
+  // commits (on Galera ~0.2 s each under load: 1.2 s for 6 leases). The leases share no rows.
+  const worker = async () => {
+    while (next < rows.length) {
+      const r = rows[next++];
+      const lease = { executionId: String(r.lock_key).slice(EXECUTION_LOCK_PREFIX.length), owner: String(r.owner), token: Number(r.token) };
+      let result: OneResult;
+      try {
+        result = await releaseOne(store, String(r.lock_key), lease);
+      } catch (err) {
+        firstError ??= err; // one lease's failure must not hold back the others
+        continue;
+      }
+      if (result === 'released') outcome.released.push(lease);
+      else if (result !== 'gone') outcome.stuck.push({ ...lease, locked: result });
     }
-    if (result === 'released') outcome.released.push(lease);
-    else if (result !== 'gone') outcome.stuck.push({ ...lease, locked: result });
-  }
+  };
+  await Promise.all(Array.from({ length: Math.min(RELEASE_CONCURRENCY, rows.length) }, worker));
   if (firstError !== undefined && outcome.released.length === 0 && outcome.stuck.length === 0) throw firstError;
   return outcome;
 }

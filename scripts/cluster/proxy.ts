@@ -47,6 +47,22 @@ export function proxyCommand(c: ClusterLayout, command: string, timeoutMs = 3000
   });
 }
 
+/** One proxied session: the client's address and the proxy's own address towards the node. */
+export interface ProxySession { source: string; backend: string }
+
+/** Sessions in the answer to `show sess all` (`source=ip:port`, then the backend's `addr=ip:port`). */
+export function parseProxySessions(text: string): ProxySession[] {
+  const out: ProxySession[] = [];
+  let source: string | undefined;
+  for (const line of text.split('\n')) {
+    const src = /^\S+: \[.*\] id=\d+ proto=\S+ source=(\S+)/.exec(line);
+    if (src) { source = src[1]; continue; }
+    const be = /^\s+backend=.* addr=(\S+)/.exec(line);
+    if (be && source) { out.push({ source, backend: be[1] }); source = undefined; }
+  }
+  return out;
+}
+
 /** One backend server as the proxy sees it. */
 export interface ProxyServer { name: string; status: string; backup: boolean; sessions: number }
 

@@ -7,7 +7,8 @@
 import { describeEachDb } from '../helpers/db';
 import { createClient, defineWorkflow, openDatabase } from '../../engine';
 import { claimExecutions } from '../../engine/store/claims';
-import { releaseExpiredLeases } from '../../engine/store/expired-leases';
+import { RELEASE_CONCURRENCY, releaseExpiredLeases } from '../../engine/store/expired-leases';
+import type { SqlRunner, SqlStore } from '../../engine/store/sql';
 
 describeEachDb(__filename, 'expired leases', (ctx) => {
   const wf = defineWorkflow({ name: 'el-wf' }, async () => 1);
@@ -50,6 +51,28 @@ describeEachDb(__filename, 'expired leases', (ctx) => {
     }
     const rows = await ctx.db.sql.all<{ status: string }>("SELECT status FROM workflow_executions WHERE id LIKE 'el-%'");
     expect(rows.every((r) => r.status === 'queued')).toBe(true);
+    await client.close();
+  }, 30_000);
+
+  test('a dead runner\'s expired leases are released several at once, not one commit after another', async () => {
+    const client = await createClient({ db: ctx.db });
+    const wfc = defineWorkflow({ name: 'elc-wf' }, async () => 1);
+    const ids = Array.from({ length: 8 }, (_, i) => `elc-${i}`);
+    for (const id of ids) await client.start(wfc, undefined, { id });
+    await claimExecutions(ctx.db.sql, { owner: 'dead-runner-0001', workflows: ['elc-wf'], limit: 10, leaseTtlMs: 30_000 });
+    await expire();
+    let inFlight = 0;
+    let peak = 0;
+    const counting: SqlStore = {
+      ...ctx.db.sql,
+      async tx<T>(fn: (q: SqlRunner) => Promise<T>): Promise<T> {
+        peak = Math.max(peak, ++inFlight);
+        try { return await ctx.db.sql.tx(fn); } finally { inFlight--; }
+      },
+    };
+    const out = await releaseExpiredLeases(counting);
+    expect(out.released.map((r) => r.executionId).sort()).toEqual(ids);
+    expect(peak).toBe(RELEASE_CONCURRENCY);
     await client.close();
   }, 30_000);
 });
