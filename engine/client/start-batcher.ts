@@ -1,8 +1,8 @@
 /**
  * Group commit for plain starts (no template key, dedup or debounce): starts made while another
  * batch is in flight share ONE multi-row INSERT (one statement, one commit) instead of one
- * autocommit INSERT each. A start that finds no batch in flight goes out at once, with no timer
- * (a caller's test under fake timers still starts), so a lone start waits for nothing.
+ * autocommit INSERT each. A batch leaves when the caller's current run of microtasks is over (no
+ * timer: a caller's test under fake timers still starts), so a lone start waits for nothing.
  *
  * Failure: the statement is atomic (a duplicate id, a bad row or a lost connection writes all of
  * the batch or none of it), so each start of a failed batch is then written on its own, with the
@@ -35,7 +35,7 @@ export class StartBatcher {
         // Off the queue: one start's own retries never hold the next batch.
         for (const b of batch) void retryStatement(() => insertExecution(sql, sql, b.item)).then(b.resolve, b.reject);
       }
-    }, MAX_ROWS, (row) => row.input?.length ?? 0, MAX_BYTES, false);
+    }, MAX_ROWS, (row) => row.input?.length ?? 0, MAX_BYTES);
   }
 
   /** Statements sent and starts they carried. */

@@ -1,12 +1,12 @@
 /**
- * The queue behind group commit: a batch goes out at the end of the event-loop turn in which its
- * first item arrived (setImmediate: after every microtask of that turn, so the executions that
- * one finished batch resumed all ride the next batch together instead of the first alone), and
- * items that arrive while a batch is in flight ride the next batch. Under a millisecond added
- * when idle, fewer statements and commits under load.
- * A batch is capped by count and by bytes (one oversized item travels alone). `commit` settles
- * every item of its batch (resolve or reject); it knows the SQL, this does not. A failed batch
- * must not hold the queue: `commit` hands its items to their own retries and returns.
+ * The queue behind group commit: a batch goes out once the current run of microtasks is over
+ * (process.nextTick, scheduled by its first item: no timer, so it also runs under a test's fake
+ * timers), so the executions one finished batch resumed, and the starts one caller fired at once,
+ * all ride one batch instead of the first going alone; items that arrive while a batch is in
+ * flight ride the next batch. No added latency when idle, fewer statements and commits under
+ * load. A batch is capped by count and by bytes (one oversized item travels alone). `commit`
+ * settles every item of its batch (resolve or reject); it knows the SQL, this does not. A failed
+ * batch must not hold the queue: `commit` hands its items to their own retries and returns.
  */
 
 /** One queued item with its settlement. */
@@ -25,18 +25,15 @@ export class GroupQueue<T> {
   readonly stats = { batches: 0, items: 0 };
 
   constructor(private readonly commit: (batch: Queued<T>[]) => Promise<void>, private readonly maxBatch: number,
-    private readonly sizeOf: (item: T) => number = () => 0, private readonly maxBatchBytes = 4 * 1024 * 1024,
-    /** false: an item that finds the queue idle goes out at once, with no timer (client starts: safe under fake timers). */
-    private readonly atTurnEnd = true) {}
+    private readonly sizeOf: (item: T) => number = () => 0, private readonly maxBatchBytes = 4 * 1024 * 1024) {}
 
   /** Queue one item; settles when its batch did. */
   submit(item: T): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.#queue.push({ item, resolve, reject });
-      if (!this.#flushing && !this.atTurnEnd) void this.#flush();
-      else if (!this.#flushing && !this.#scheduled) {
+      if (!this.#flushing && !this.#scheduled) {
         this.#scheduled = true;
-        setImmediate(() => { this.#scheduled = false; if (!this.#flushing) void this.#flush(); });
+        process.nextTick(() => { this.#scheduled = false; if (!this.#flushing) void this.#flush(); });
       }
     });
   }

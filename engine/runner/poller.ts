@@ -28,14 +28,26 @@ export interface PollerOptions {
 /** A running poll loop. */
 export interface Poller {
   nudge(): void;
+  /**
+   * A doorbell ring from another process: wakes the loop only from an idle pause of at least
+   * RING_MIN_PAUSE_MS (a runner that has backed off). A runner that is busy, full, or in its
+   * fast idle right after work ignores it — it looks again within milliseconds anyway, and
+   * claiming on every ring would split its claims into many small ones.
+   */
+  ring(): void;
   /** Stop; resolves when the current tick finished. */
   stop(): Promise<void>;
 }
+
+/** Idle pauses shorter than this ignore rings (see Poller.ring). */
+export const RING_MIN_PAUSE_MS = 40;
 
 /** Start polling. */
 export function startPoller(o: PollerOptions): Poller {
   let stopped = false;
   let wake: (() => void) | undefined;
+  /** The idle pause in progress (ms), or 0. */
+  let idlePause = 0;
   let nudged = false;
   let failures = 0;
   let idleMs = o.intervalMs;
@@ -75,7 +87,9 @@ export function startPoller(o: PollerOptions): Poller {
         p.cancel();
       }
       else if (result === 'idle') {
+        idlePause = idleMs;
         await pause(idleMs);
+        idlePause = 0;
         idleMs = Math.min(o.intervalMs, idleMs * 2);
       }
     }
@@ -85,6 +99,9 @@ export function startPoller(o: PollerOptions): Poller {
     nudge() {
       nudged = true;
       wake?.();
+    },
+    ring() {
+      if (idlePause >= RING_MIN_PAUSE_MS) wake?.();
     },
     async stop() {
       stopped = true;

@@ -112,7 +112,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
   async start(): Promise<void> {
     if (this.#state !== RunnerState.created) throw new ValidationError(`runner ${this.id} cannot start from state ${this.#state}`, 'state');
     if (this.options.migrate) await this.#db.migrate();
-    this.#wake = await openRunnerWake(this.#db, this.options.wakeHost, () => this.#poller?.nudge(), this.#log);
+    this.#wake = await openRunnerWake(this.#db, this.options.wakeHost, () => this.#poller?.ring(), this.#log);
     await registerRunner(this.#db.sql, {
       id: this.id, hostname: hostname(), pid: process.pid, workflows: [...this.options.workflows.keys()], concurrency: this.options.concurrency, builds: this.options.routing.compatible,
       namespace: this.options.namespace, wakeAddr: this.#wake.address,
