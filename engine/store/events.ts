@@ -44,6 +44,13 @@ export async function insertEvents(q: SqlRunner, store: SqlStore, executionId: s
   );
 }
 
+/** True when every one of these timers is recorded as fired (an unknown commit outcome is resolved by this). */
+export async function timersFired(q: SqlRunner, executionId: string, fired: readonly { seq: number }[]): Promise<boolean> {
+  const rows = await q.all<{ n: unknown }>(
+    "SELECT COUNT(*) AS n FROM workflow_events WHERE execution_id = ? AND seq IN (?) AND status = 'fired'", [executionId, fired.map((f) => f.seq)]);
+  return Number(rows[0]?.n) === fired.length;
+}
+
 /** A timer recorded as scheduled has fired: its delivery order is set (the row is the holder's own). */
 export async function markTimersFired(q: SqlRunner, executionId: string, token: number, fired: readonly { seq: number; order: number }[]): Promise<void> {
   for (const f of fired) {

@@ -8,7 +8,7 @@
 import { LeaseLostError, LeaseflowError } from '../errors';
 import { executionLockKey } from './lock-keys';
 import { cancelExecutions, findExecution, insertExecution, isDuplicateKeyError, wakeExecution } from './executions';
-import { insertEvents, markTimersFired, storedPayload } from './events';
+import { insertEvents, markTimersFired, storedPayload, timersFired } from './events';
 import { boundErrorJson } from '../error-size';
 import { consumeSignal, markUndelivered } from './signals';
 import { insertContinuation, type ContinuePlan } from './continue-as-new';
@@ -118,7 +118,13 @@ export async function commitFenced(store: SqlStore, lease: Lease, plan: CommitPl
         if (ok === undefined) continue;
         if (ok) return 'committed';
       }
-      if (row && !fast && landed(row, lease, plan)) return 'committed';
+      if (row && !fast && landed(row, lease, plan)) {
+        // The row alone cannot tell a plan that leaves it as it was (a timer fired, next_seq
+        // unchanged) from one that never landed: its events and fired timers must be there too.
+        const rest = await restLanded(store, lease, plan).catch((e) => (isConnectionError(e) ? undefined : Promise.reject(e)));
+        if (rest === undefined) continue;
+        if (rest) return 'committed';
+      }
       if (!row || row.leaseToken !== lease.token || row.status !== 'running') throw new LeaseLostError(lease.executionId, lease.token);
       if (++reachableDrops >= MAX_REACHABLE_DROPS) throw err;
     }
@@ -206,6 +212,11 @@ export async function explainFenceFailure(q: SqlRunner, store: SqlStore, lease: 
   const row = await findExecution(q, store, lease.executionId);
   if (row && row.leaseToken === lease.token && row.status === 'running' && row.cancelReason !== null) throw new CancelRequested(row.cancelReason);
   throw new LeaseLostError(lease.executionId, lease.token, row ? `now token ${row.leaseToken}, status ${row.status}` : 'execution vanished');
+}
+
+async function restLanded(store: SqlStore, lease: Lease, plan: CommitPlan): Promise<boolean> {
+  if (plan.events.length && !(await eventsLanded(store, lease, plan.events))) return false;
+  return !plan.fireTimers?.length || timersFired(store, lease.executionId, plan.fireTimers);
 }
 
 function landed(row: ExecutionRecord, lease: Lease, plan: CommitPlan): boolean {
