@@ -7,13 +7,15 @@
  *   LEASEFLOW_NAMESPACE, LEASEFLOW_WAKE (auto | off | an IP address: the doorbell, engine/wake), LEASEFLOW_PAYLOAD_{KEYS,KEY_ID,COMPRESSION} (codec-env.ts),
  *   LEASEFLOW_{LOCK_WAIT,IDLE_TRANSACTION,WAIT,NET_READ,NET_WRITE}_TIMEOUT_S (MySQL-family session timeouts)
 
+ *   LEASEFLOW_STARTUP_WAIT (how long a starting runner waits for an unreachable store, default 30s; startup.ts)
  *   LEASEFLOW_METRICS_PORT / LEASEFLOW_DASHBOARD_PORT (+ LEASEFLOW_REPLICA_INDEX − 1), LEASEFLOW_DASHBOARD_TOKEN
  */
-import { createLogger, createRunner, type RunnerOptions } from '../engine';
+import { createLogger, toMs, type RunnerOptions } from '../engine';
 import { codecsFromEnv } from './codec-env';
 import { startExtras } from './extras';
 import { loadWorkflows, moduleBuildIds } from './load-workflows';
 import { handleSignals } from './signals';
+import { DEFAULT_STARTUP_WAIT_MS, startWhenReachable } from './startup';
 
 const num = (v: string | undefined): number | undefined => (v === undefined || v === '' ? undefined : Number(v));
 
@@ -46,9 +48,9 @@ export async function runRunnerProcess(env: NodeJS.ProcessEnv = process.env): Pr
       netWriteTimeoutS: num(env.LEASEFLOW_NET_WRITE_TIMEOUT_S),
     },
   };
-  const runner = await createRunner(options);
+  const startupWait = env.LEASEFLOW_STARTUP_WAIT ? toMs(env.LEASEFLOW_STARTUP_WAIT, 'LEASEFLOW_STARTUP_WAIT') : DEFAULT_STARTUP_WAIT_MS;
+  const runner = await startWhenReachable(options, startupWait, logger);
   const stopped = handleSignals(runner, logger);
-  await runner.start();
   const extras = await startExtras(runner, env, logger);
   process.send?.({ type: 'ready', runnerId: runner.id, metricsUrl: extras.metricsUrl, dashboardUrl: extras.dashboardUrl });
   await stopped;

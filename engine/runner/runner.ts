@@ -21,6 +21,7 @@ import { refreshOwnerLocks } from '../store/locks';
 import { notifier } from '../store/notifier';
 import { openRunnerWake, type RunnerWake } from '../wake/runner-wake';
 import { registerRunner, stopRunner, touchRunner } from '../store/runners';
+import { lostToUnavailable } from '../store/connect-errors';
 import type { ClaimedExecution } from '../store/types';
 import type { ReleasedLease } from '../store/expired-leases';
 import type { ExecutionSession } from '../workflow/session';
@@ -78,9 +79,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
   /** @internal use createRunner */
   constructor(db: Database, ownsDb: boolean, options: ResolvedRunnerOptions, logger: Logger) {
     super();
-    this.#db = db;
-    this.#ownsDb = ownsDb;
-    this.options = options;
+    [this.#db, this.#ownsDb, this.options] = [db, ownsDb, options];
     this.id = options.instanceId ?? createInstanceId();
     this.#log = logger.child({ component: 'runner', runner: this.id }, { serializers: boundedLogSerializers });
     this.#queue = new PQueue({ concurrency: options.concurrency });
@@ -102,8 +101,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
   }
 
   get state(): RunnerState { return this.#state; }
-  /** Executions currently held (running or queued locally). */
-  get running(): number { return this.#held.size; }
+  get running(): number { return this.#held.size; } // executions held (running or queued locally)
   get db(): Database { return this.#db; }
   /** The doorbell (engine/wake), once started. */
   get doorbell(): RunnerWake | undefined { return this.#wake; }
@@ -111,12 +109,17 @@ export class Runner extends EventEmitter<RunnerEvents> {
   /** Register, then start polling, heartbeating and watching. */
   async start(): Promise<void> {
     if (this.#state !== RunnerState.created) throw new ValidationError(`runner ${this.id} cannot start from state ${this.#state}`, 'state');
-    if (this.options.migrate) await this.#db.migrate();
-    this.#wake = await openRunnerWake(this.#db, this.options.wakeHost, () => this.#poller?.ring(), this.#log);
-    await registerRunner(this.#db.sql, {
-      id: this.id, hostname: hostname(), pid: process.pid, workflows: [...this.options.workflows.keys()], concurrency: this.options.concurrency, builds: this.options.routing.compatible,
-      namespace: this.options.namespace, wakeAddr: this.#wake.address,
-    }).catch(async (err) => { await this.#wake?.close(); throw err; });
+    try {
+      if (this.options.migrate) await this.#db.migrate();
+      this.#wake = await openRunnerWake(this.#db, this.options.wakeHost, () => this.#poller?.ring(), this.#log);
+      await registerRunner(this.#db.sql, {
+        id: this.id, hostname: hostname(), pid: process.pid, workflows: [...this.options.workflows.keys()], concurrency: this.options.concurrency, builds: this.options.routing.compatible,
+        namespace: this.options.namespace, wakeAddr: this.#wake.address,
+      });
+    } catch (err) {
+      await this.#wake?.close();
+      throw lostToUnavailable(err, this.#db.url); // a store that went away while joining: typed, so a process can wait for it
+    }
     this.#state = RunnerState.running;
     const ch = notifier(this.#db.url);
     const onWork = () => this.#poller?.nudge();
@@ -383,9 +386,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
   }
 
   #every(ms: number, fn: () => Promise<void>): void {
-    const t = setInterval(() => void fn(), ms);
-    t.unref?.();
-    this.#timers.push(t);
+    this.#timers.push(setInterval(() => void fn(), ms).unref());
   }
 
   /** Emit without letting a throwing listener break the runner. */

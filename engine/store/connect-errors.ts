@@ -5,6 +5,7 @@
  */
 import { LeaseflowError, StoreAuthError, StoreUnavailableError } from '../errors';
 import type { ConnectionSettings } from './dialect';
+import { isConnectionError } from './sql';
 
 const REFUSED = new Set(['ECONNREFUSED', 'ER_CONNECTION_REFUSED']);
 const NOT_FOUND = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL']);
@@ -34,5 +35,20 @@ export function toConnectError(err: unknown, settings: ConnectionSettings, conne
   if (code === 'ECONNRESET' || code === 'PROTOCOL_CONNECTION_LOST' || code === 'ER_SERVER_SHUTDOWN') {
     return new StoreUnavailableError(endpoint, `connection lost (${code})`, cause);
   }
+  // A proxy that accepts the TCP connection but has no healthy server behind it (HAProxy with
+  // every node DOWN) closes it before the server's greeting: 45009 in the MariaDB driver.
+  if (code === 'ER_SOCKET_UNEXPECTED_CLOSE' || errno === 45009) {
+    return new StoreUnavailableError(endpoint, 'the connection was closed before the server answered (a proxy with no server up, or a server going down)', cause);
+  }
   return err;
+}
+
+/**
+ * After a successful open, a connection that breaks while a runner joins (migrating,
+ * registering) is the store going away: the typed StoreUnavailableError, so a process can wait
+ * for it. Anything else is returned unchanged.
+ */
+export function lostToUnavailable(err: unknown, display: string): unknown {
+  if (err instanceof LeaseflowError || !isConnectionError(err)) return err;
+  return new StoreUnavailableError(display, `connection lost (${(err as Error).message})`, { cause: err });
 }
