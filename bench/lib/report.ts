@@ -111,6 +111,7 @@ function workloadLines(label: string, w: WorkloadResult): string[] {
     `${''.padEnd(10)} CPU (% of one core): runners ${f(w.cpu.runners_pct)}, mariadbd ${f(w.cpu.server_pct)}, bench ${f(w.cpu.bench_pct)}, ` +
       `other processes ${f(w.cpu.others_pct)}${(w.cpu.others_pct ?? 0) > 20 ? ' (BUSY MACHINE: unreliable)' : ''}; ` +
       `CPU µs/step runners ${f(w.cpu.runner_us_per_step)} + mariadbd ${f(w.cpu.server_us_per_step)} = ${f(w.cpu.total_us_per_step)}; runner peak RSS ${f(w.runner_peak_rss_mb, ' MB')}`,
+    ...Object.entries(w.runner_statement_kinds_per_workflow ?? {}).slice(0, 12).map(([k, v]) => `${''.padEnd(10)} sql/wf ${String(v).padStart(6)}  ${k}`),
   ];
 }
 

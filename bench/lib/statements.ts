@@ -22,6 +22,8 @@ export interface StatementMark {
   /** Commits (COMMIT + autocommit writes) sent by the runners, and by the bench. */
   runnerCommits: number | null;
   benchCommits: number;
+  /** BENCH_SQL_KINDS=1: the runners' statements by their first 40 characters (summed). */
+  kinds: Record<string, number>;
 }
 
 /** Take a mark (runners are asked over IPC; null if one does not answer). */
@@ -30,5 +32,7 @@ export async function statementMark(runners: readonly RunnerProc[], monitor: Mon
   const bench = statementsIn(own) - monitor.sent;
   const reports = await Promise.all(runners.map((r) => r.report()));
   const sum = (f: (c: Record<string, number>) => number) => (reports.some((v) => v === null) ? null : reports.reduce<number>((s, v) => s + f(v!.counts), 0));
-  return { runners: sum(statementsIn), bench, runnerCommits: sum(commitsIn), benchCommits: commitsIn(own) };
+  const kinds: Record<string, number> = {};
+  for (const r of reports) for (const [k, v] of Object.entries(r?.counts ?? {})) if (k.startsWith('sql:')) kinds[k] = (kinds[k] ?? 0) + v;
+  return { runners: sum(statementsIn), bench, runnerCommits: sum(commitsIn), benchCommits: commitsIn(own), kinds };
 }

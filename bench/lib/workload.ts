@@ -94,6 +94,8 @@ export interface WorkloadResult {
   cpu: CpuUse & { runner_us_per_step: number | null; server_us_per_step: number | null; total_us_per_step: number | null };
   /** Highest VmHWM among the runner processes after the workload, MB. */
   runner_peak_rss_mb: number | null;
+  /** BENCH_SQL_KINDS=1 only: the runners' statements per workflow by their first 40 characters. */
+  runner_statement_kinds_per_workflow?: Record<string, number>;
 }
 
 /** A workload to run. */
@@ -157,7 +159,14 @@ export async function runWorkload<I>(ctx: BenchContext, runners: readonly Runner
       total_us_per_step: use.runners_s === null || use.server_s === null || steps === 0 ? null : round(((use.runners_s + use.server_s) * 1e6) / steps, 0),
     },
     runner_peak_rss_mb: peaks.length ? Math.max(...peaks) : null,
+    ...(Object.keys(stmts1.kinds).length ? { runner_statement_kinds_per_workflow: kindsPer(stmts0.kinds, stmts1.kinds, t.completed) } : {}),
   };
+}
+
+/** BENCH_SQL_KINDS=1: what the runners sent in the window, per workflow, most first. */
+function kindsPer(k0: Record<string, number>, k1: Record<string, number>, workflows: number): Record<string, number> {
+  return Object.fromEntries(Object.entries(k1).map(([k, v]) => [k.slice(4), round((v - (k0[k] ?? 0)) / Math.max(1, workflows), 3) as number] as const)
+    .filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]));
 }
 
 /**
