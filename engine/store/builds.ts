@@ -24,27 +24,22 @@ export function buildFilter(routing: BuildRouting | undefined): { sql: string; p
 }
 
 /**
- * Inside the claim transaction: record which build now runs the claimed executions — one UPDATE
- * per distinct build among those whose stamp changes (none on a re-claim by the same build).
+ * The claim UPDATE's extra SET terms recording which build now runs the claimed executions
+ * (by workflow: `start_build` the first time, `last_build`/`last_version` every time), so the
+ * stamp rides the claim's own statement; empty without routing. Its parameters go between the
+ * other SET parameters and the WHERE's.
  */
-export async function stampBuilds(q: SqlRunner, picked: readonly ExecutionRecord[], routing: BuildRouting | undefined): Promise<void> {
-  if (!routing || picked.length === 0) return;
-  const groups = new Map<string, { build: string; version: number; ids: string[] }>();
-  for (const e of picked) {
-    const b = routing.byWorkflow.get(e.workflowName);
-    // Already stamped with this build (a re-claim after a wait): no statement at all.
-    if (!b || (e.lastBuild === b.build && e.lastVersion === b.version && e.startBuild !== null)) continue;
-    const key = `${b.version}\u0000${b.build}`;
-    const g = groups.get(key) ?? { build: b.build, version: b.version, ids: [] };
-    g.ids.push(e.id);
-    groups.set(key, g);
-  }
-  for (const g of groups.values()) {
-    await q.run(
-      'UPDATE workflow_executions SET start_build = COALESCE(start_build, ?), last_build = ?, last_version = ? WHERE id IN (?)',
-      [g.build, g.build, g.version, g.ids],
-    );
-  }
+export function buildStampSet(picked: readonly ExecutionRecord[], routing: BuildRouting | undefined): { sql: string; params: unknown[] } {
+  if (!routing) return { sql: '', params: [] };
+  const names = [...new Set(picked.map((e) => e.workflowName))].filter((n) => routing.byWorkflow.has(n));
+  if (names.length === 0) return { sql: '', params: [] };
+  const whens = names.map(() => 'WHEN ? THEN ?').join(' ');
+  const pairs = (f: (b: { build: string; version: number }) => unknown) => names.flatMap((n) => [n, f(routing.byWorkflow.get(n)!)]);
+  return {
+    sql: `, start_build = COALESCE(start_build, CASE workflow_name ${whens} END), last_build = CASE workflow_name ${whens} ELSE last_build END, ` +
+      `last_version = CASE workflow_name ${whens} ELSE last_version END`,
+    params: [...pairs((b) => b.build), ...pairs((b) => b.build), ...pairs((b) => b.version)],
+  };
 }
 
 /**

@@ -5,7 +5,7 @@
  * (admission.ts: most are admitted at start or handed a slot by the finisher), bump each lease
  * token and write the lease rows.
  */
-import { buildFilter, stampBuilds, type BuildRouting } from './builds';
+import { buildFilter, buildStampSet, type BuildRouting } from './builds';
 import { EXECUTION_LOCK_PREFIX, executionLockKey, nextPrefix } from './lock-keys';
 import { EXECUTION_COLUMNS, toExecution } from './executions';
 import { ADMISSION_WAIT, admitAtClaim } from './admission';
@@ -44,11 +44,12 @@ export async function claimExecutions(store: SqlStore, req: ClaimRequest): Promi
     picked = await paceStarts(q, store, picked, dbNowAt, (ms) => { turn = ms; });
     if (picked.length === 0) return [];
     let ids = picked.map((e) => e.id);
+    const stamp = buildStampSet(picked, req.routing); // the build that runs them, in the same statement
     const updated = await q.run(
       `UPDATE workflow_executions SET status = 'running', lease_token = lease_token + 1, runner_id = ?, attempt = attempt + 1, ` +
         `admitted = CASE WHEN template_key IS NULL THEN admitted ELSE 1 END, wait_for = CASE WHEN wait_for IN (?, ?) THEN NULL ELSE wait_for END, ` +
-        `started_at = COALESCE(started_at, ${store.now}), updated_at = ${store.now} WHERE id IN (?)`,
-      [req.owner, ADMISSION_WAIT, RATE_WAIT, ids],
+        `started_at = COALESCE(started_at, ${store.now}), updated_at = ${store.now}${stamp.sql} WHERE id IN (?)`,
+      [req.owner, ADMISSION_WAIT, RATE_WAIT, ...stamp.params, ids],
     );
     if (updated.affectedRows !== ids.length) {
       // A row the UPDATE did not reach (an id the store cannot address exactly): never lease it,
@@ -60,7 +61,6 @@ export async function claimExecutions(store: SqlStore, req: ClaimRequest): Promi
       ids = picked.map((e) => e.id);
       if (picked.length === 0) return [];
     }
-    await stampBuilds(q, picked, req.routing);
     const claimed: ClaimedExecution[] = picked.map((e) => ({
       ...e,
       status: 'running',
