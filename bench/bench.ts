@@ -44,7 +44,7 @@ const NOTES = [
   'Concurrency C is the total in flight: each of R runner processes gets ceil(C/R); each runner pool has at most 10 connections (engine default), the limit loop uses C connections.',
   'Failover = SIGKILL of a runner → first history event of one of its executions under a newer lease token (the survivor\'s first commit), DB clock.',
   'mariadbd CPU is the server process listening on the --db port (found through /proc/net/tcp): it serves every database on that server, so other clients\' work lands in it too (others_pct shows the machine-wide remainder).',
-  'CPU µs/step = CPU seconds of the runner processes (/proc/<pid>/stat utime+stime) and of mariadbd over the workload window ÷ committed steps; a warm-up of --warmup workflows (default 100) runs first and is not counted.',
+  'CPU µs/step = CPU seconds of the runner processes (/proc/<pid>/stat utime+stime) and of mariadbd over the workload window ÷ committed steps; a warm-up of --warmup workflows per runner process (default 1000: a fresh process spends its first few thousand workflows compiling hot code, ~2× the runner CPU per step; --warmup 100 shows that cold figure) runs first and is not counted.',
   'The memory figure is VmHWM of one runner after it took N executions into waitForSignal; the engine suspends such waits (lease and slot released).',
 ];
 
@@ -124,8 +124,8 @@ async function main(): Promise<void> {
     await run('spawn runners', async () => {
       fleet = await spawnRunners(opts.runners, (i) => ({ dbUrl: url, instanceId: `bench-runner-${i}-${process.pid}`, concurrency: ctx.perRunner, profileDir }));
       await sleep(500);
-      // Warm-up (as the peers' harnesses do): JIT, pools and buffer pool, not counted.
-      if (opts.warmup > 0) await runWorkload(ctx, fleet, { workflow: benchSteps, count: opts.warmup, stepsPerWorkflow: opts.steps, input: () => ({ steps: opts.steps }) });
+      // Warm-up, per runner process: JIT (TurboFan settles after a few thousand workflows), pools, buffer pool; not counted.
+      if (opts.warmup > 0) await runWorkload(ctx, fleet, { workflow: benchSteps, count: opts.warmup * fleet.length, stepsPerWorkflow: opts.steps, input: () => ({ steps: opts.steps }) });
     }, fleetSections.some((s) => opts.sections.has(s)));
     const withFleet = async (fn: () => Promise<void>) => {
       if (fleet.length === 0) throw new Error('no runner processes (spawning failed)');

@@ -38,7 +38,7 @@ export interface BenchOptions {
   scaleEvents: number;
   /** Exit 1 when a target fails. */
   strict: boolean;
-  /** Workflows run through the fleet before the first measured workload (not counted). */
+  /** Workflows per runner process run before the first measured workload (not counted). */
   warmup: number;
   /** Directory for runner CPU profiles (`--cpu-prof`), or null; the bench prints the top self-time functions. */
   profileDir: string | null;
@@ -64,7 +64,8 @@ const HELP = `npm run bench -- [options]
   --failover-default    also measure failover with the default 15 s TTL (~90 s)
   --idle-seconds N      length of each idle window (default 10; quick 2)
   --strict              exit 1 when a target fails
-  --warmup N            workflows run through the fleet first, not counted (default 100; 0 = none)
+  --warmup N            workflows per runner process run first, not counted (default 1000: steady state, past
+                        TurboFan's compiling of a fresh process; quick 100, as the peers' harnesses; 0 = none)
   --profile [DIR]       runners run with --cpu-prof into DIR (default a new temp dir); prints the top self-time functions
   --scaling 1,2,4       runner counts of the runners section (same workload each): a scale-out curve (C slots per runner) and a split curve (C in all)
   --claim-queued N      queued executions of the claim section (default 10000; quick 2000)
@@ -143,7 +144,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     scaleRows: int(argv, '--scale-rows', quick ? 100_000 : 1_000_000, 10_001),
     scaleEvents: 5,
     strict: argv.includes('--strict'),
-    warmup: int(argv, '--warmup', 100, 0),
+    warmup: int(argv, '--warmup', quick ? 100 : 1000, 0),
     profileDir: profileDir(argv),
     scaling,
     claimQueued: int(argv, '--claim-queued', quick ? 2000 : 10_000),

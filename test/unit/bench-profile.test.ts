@@ -61,7 +61,7 @@ describe('server pid by listening port', () => {
 
 describe('bench options of issue 16', () => {
   test('warm-up, profile, scaling and claim queue', () => {
-    expect(parseBenchArgs([])).toMatchObject({ warmup: 100, profileDir: null, scaling: [1, 2, 4], claimQueued: 10_000 });
+    expect(parseBenchArgs([])).toMatchObject({ warmup: 1000, profileDir: null, scaling: [1, 2, 4], claimQueued: 10_000 });
     expect(parseBenchArgs(['--profile']).profileDir).toBe('');
     expect(parseBenchArgs(['--profile', '/tmp/p', '--json'])).toMatchObject({ profileDir: '/tmp/p', json: true });
     expect(parseBenchArgs(['--profile', '--json']).profileDir).toBe('');
